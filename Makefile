@@ -1,0 +1,45 @@
+# The two commands of README.md:  `make book`  and  `make test`.
+# Everything runs inside .venv, which the first command creates and fills.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+
+.PHONY: book test unit nbval site execute bench clean
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -r requirements.txt -c constraints.txt -e .
+	touch $(STAMP)
+
+## make book: execute every notebook and build the site into _build/html (fails on any cell error or Sphinx warning)
+book: $(STAMP)
+	rm -rf _build/html _build/.doctrees
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+## make test: unit tests, nbval over every notebook, then the built site in a headless browser
+test: unit nbval site
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests --ignore=tests/site
+
+nbval: $(STAMP)
+	$(BIN)/python -m pytest $(NBVAL) notebooks
+
+site: book
+	@if [ ! -d .cache/mathjax/node_modules/mathjax ]; then \
+	  if command -v npm >/dev/null 2>&1; then npm install --silent --no-save --no-package-lock --prefix .cache/mathjax mathjax@3; \
+	  else echo "npm not found: the site test will load MathJax from its CDN"; fi; fi
+	$(BIN)/python -m pytest tests/site
+
+## make execute NB=notebooks/07_gradients.ipynb: re-run one notebook and store its outputs
+execute: $(STAMP)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 $(NB)
+
+## make bench: wall time of every notebook
+bench: $(STAMP)
+	$(BIN)/python benchmarks/notebook_times.py
+
+clean:
+	rm -rf _build .jupyter_cache
