@@ -1,0 +1,165 @@
+r"""GAN losses, label tricks and the WGAN-GP gradient penalty.
+
+With :math:`D` the discriminator's *logit* (critic score for the Wasserstein and hinge
+losses), :math:`\sigma` the sigmoid, real :math:`x` and fake :math:`\tilde x = G(z)`:
+
+=================  ===========================================================  ==========================================
+loss               discriminator minimizes                                      generator minimizes
+=================  ===========================================================  ==========================================
+``minimax``        :math:`-\log\sigma(D(x)) - \log(1-\sigma(D(\tilde x)))`       :math:`\log(1-\sigma(D(\tilde x)))`
+``nonsaturating``  same as ``minimax``                                          :math:`-\log\sigma(D(\tilde x))`
+``least_squares``  :math:`\tfrac12 (D(x)-1)^2 + \tfrac12 D(\tilde x)^2`          :math:`\tfrac12 (D(\tilde x)-1)^2`
+``hinge``          :math:`\max(0, 1-D(x)) + \max(0, 1+D(\tilde x))`              :math:`-D(\tilde x)`
+``wasserstein``    :math:`D(\tilde x) - D(x)`                                   :math:`-D(\tilde x)`
+=================  ===========================================================  ==========================================
+
+each averaged over the batch. ``minimax`` is Goodfellow et al. (2014)'s
+:math:`\min_G\max_D V(D,G)` with both players' losses read off :math:`V`; ``nonsaturating``
+is their "train G to maximize :math:`\log D(G(z))`" fix, the same as training G on fakes
+labelled *real* (the notes' "label flipping"). Least squares: Mao et al. (2017); hinge: Lim &
+Ye (2017), Miyato et al. (2018); Wasserstein: Arjovsky et al. (2017); gradient penalty:
+Gulrajani et al. (2017).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+LOSSES = ("minimax", "nonsaturating", "least_squares", "hinge", "wasserstein")
+_TARGETED = ("minimax", "nonsaturating", "least_squares")
+
+
+def _check_loss(loss: str) -> None:
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+
+
+def _check_logits(name: str, value) -> None:
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+    if not value.is_floating_point():
+        raise ValueError(f"{name} must be floating point, got {value.dtype}")
+
+
+def discriminator_loss(
+    real_logits: torch.Tensor,
+    fake_logits: torch.Tensor,
+    loss: str = "nonsaturating",
+    real_target: torch.Tensor | float = 1.0,
+    fake_target: torch.Tensor | float = 0.0,
+) -> torch.Tensor:
+    r"""The discriminator's loss (a quantity to *minimize*; see the module table).
+
+    ``real_target`` / ``fake_target`` replace the labels 1 and 0 of the ``minimax``,
+    ``nonsaturating`` and ``least_squares`` losses (label smoothing, soft or noisy labels);
+    the hinge and Wasserstein losses have no labels.
+
+    Matches: ``F.binary_cross_entropy_with_logits(real_logits, real_target) +
+    F.binary_cross_entropy_with_logits(fake_logits, fake_target)`` for the first two losses,
+    ``0.5 * (F.mse_loss(real_logits, real_target) + F.mse_loss(fake_logits, fake_target))``
+    for ``least_squares``.
+    """
+    _check_loss(loss)
+    _check_logits("real_logits", real_logits)
+    _check_logits("fake_logits", fake_logits)
+    labelled = not (isinstance(real_target, float) and real_target == 1.0
+                    and isinstance(fake_target, float) and fake_target == 0.0)
+    if labelled and loss not in _TARGETED:
+        raise ValueError(f"loss {loss!r} has no labels; real_target/fake_target apply to {_TARGETED}")
+    real_target = torch.as_tensor(real_target, dtype=real_logits.dtype, device=real_logits.device)
+    fake_target = torch.as_tensor(fake_target, dtype=fake_logits.dtype, device=fake_logits.device)
+    if loss in ("minimax", "nonsaturating"):
+        return (F.binary_cross_entropy_with_logits(real_logits, real_target.expand_as(real_logits))
+                + F.binary_cross_entropy_with_logits(fake_logits, fake_target.expand_as(fake_logits)))
+    if loss == "least_squares":
+        return 0.5 * (((real_logits - real_target) ** 2).mean() + ((fake_logits - fake_target) ** 2).mean())
+    if loss == "hinge":
+        return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+    return fake_logits.mean() - real_logits.mean()
+
+
+def generator_loss(fake_logits: torch.Tensor, loss: str = "nonsaturating") -> torch.Tensor:
+    r"""The generator's loss on the discriminator's logits for fakes (see the module table).
+
+    ``minimax``: :math:`\log(1-\sigma(l)) = -\operatorname{softplus}(l)`, whose gradient
+    :math:`-\sigma(l)` vanishes when D confidently rejects the fakes (:math:`l \to -\infty`);
+    ``nonsaturating``: :math:`-\log\sigma(l) = \operatorname{softplus}(-l)`, gradient
+    :math:`-(1-\sigma(l)) \to -1` there.
+
+    Matches: ``-F.binary_cross_entropy_with_logits(l, zeros)`` (minimax) and
+    ``F.binary_cross_entropy_with_logits(l, ones)`` (non-saturating: fakes labelled real).
+    """
+    _check_loss(loss)
+    _check_logits("fake_logits", fake_logits)
+    if loss == "minimax":
+        return -F.softplus(fake_logits).mean()
+    if loss == "nonsaturating":
+        return F.softplus(-fake_logits).mean()
+    if loss == "least_squares":
+        return 0.5 * ((fake_logits - 1) ** 2).mean()
+    return -fake_logits.mean()
+
+
+def gradient_penalty(
+    critic, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    r"""WGAN-GP penalty :math:`\mathbb E_{\hat x}[(\lVert\nabla_{\hat x} D(\hat x)\rVert_2 - 1)^2]`.
+
+    :math:`\hat x = \epsilon x + (1-\epsilon)\tilde x` with one :math:`\epsilon\sim U[0,1]`
+    per sample (Gulrajani et al., 2017, Algorithm 1). The graph is kept
+    (``create_graph=True``) so the penalty trains the critic; multiply by
+    :math:`\lambda` (10 in the paper) yourself.
+    """
+    _check_logits("real", real)
+    _check_logits("fake", fake)
+    if real.shape != fake.shape:
+        raise ValueError(f"real and fake must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}")
+    if not callable(critic):
+        raise TypeError(f"critic must be callable, got {type(critic).__name__}")
+    eps = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), generator=generator,
+                     dtype=real.dtype).to(real.device)
+    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def _check_count(n) -> None:
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"n must be an int, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+
+
+def smooth_labels(n: int, smoothing: float = 0.1) -> torch.Tensor:
+    r"""One-sided label smoothing (Salimans et al., 2016): real labels :math:`1-\alpha`, fakes keep 0."""
+    _check_count(n)
+    if not 0 <= smoothing < 1:
+        raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
+    return torch.full((n, 1), 1.0 - smoothing)
+
+
+def soft_labels(n: int, low: float, high: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""Labels drawn uniformly from :math:`[\text{low}, \text{high}]` (the notes: [0.7, 1.2] and [0, 0.3])."""
+    _check_count(n)
+    if not low <= high:
+        raise ValueError(f"low must be <= high, got low={low}, high={high}")
+    return low + (high - low) * torch.rand(n, 1, generator=generator)
+
+
+def flip_labels(labels: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""Noisy labels: each label :math:`y` becomes :math:`1-y` with probability ``p``."""
+    _check_logits("labels", labels)
+    if not 0 <= p <= 1:
+        raise ValueError(f"p must be in [0, 1], got {p}")
+    flip = torch.rand(labels.shape, generator=generator).to(labels.device) < p
+    return torch.where(flip, 1 - labels, labels)
+
+
+def instance_noise(x: torch.Tensor, std: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""Instance noise (Sønderby et al., 2017): D sees :math:`x + \mathcal N(0, \text{std}^2 I)`, real and fake alike."""
+    _check_logits("x", x)
+    if not std >= 0:
+        raise ValueError(f"std must be non-negative, got {std}")
+    if std == 0:
+        return x
+    return x + std * torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)

@@ -1,0 +1,115 @@
+r"""Spectral normalization (Miyato et al., 2018): divide each weight by its largest singular value.
+
+A linear map :math:`x\mapsto Wx` is :math:`K`-Lipschitz,
+:math:`\lVert Wx-Wy\rVert_2\le K\lVert x-y\rVert_2`, for every :math:`K\ge\sigma(W)`, the
+spectral norm :math:`\sigma(W)=\max_{\lVert v\rVert=1}\lVert Wv\rVert=\sqrt{\lambda_{\max}(W^\top W)}`.
+So :math:`W/\sigma(W)` is 1-Lipschitz, and a network of such layers with 1-Lipschitz
+activations (ReLU, leaky ReLU) is 1-Lipschitz. :math:`\sigma(W)` is estimated by power
+iteration, one step per training forward pass, warm-started from the previous step's vectors:
+
+.. math::
+
+    u \leftarrow \frac{W v}{\lVert W v\rVert},\qquad
+    v \leftarrow \frac{W^\top u}{\lVert W^\top u\rVert},\qquad
+    \sigma \approx u^\top W v .
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils import parametrize
+
+
+def power_iteration(
+    W: torch.Tensor, v: torch.Tensor, n_power_iterations: int = 1, eps: float = 1e-12
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""``n_power_iterations`` steps from right vector ``v``; returns ``(sigma, u, v)``.
+
+    Matches: ``torch.linalg.matrix_norm(W, ord=2)`` as the steps grow; the error of
+    :math:`\sigma` shrinks like :math:`(\sigma_2/\sigma_1)^{2k}`.
+    """
+    if not isinstance(W, torch.Tensor) or not isinstance(v, torch.Tensor):
+        raise TypeError(f"W and v must be torch.Tensors, got {type(W).__name__} and {type(v).__name__}")
+    if W.ndim != 2:
+        raise ValueError(f"W must be a matrix (2-D), got shape {tuple(W.shape)}")
+    if v.shape != (W.shape[1],):
+        raise ValueError(f"v must have shape ({W.shape[1]},), got {tuple(v.shape)}")
+    if isinstance(n_power_iterations, bool) or not isinstance(n_power_iterations, int):
+        raise TypeError(f"n_power_iterations must be an int, got {type(n_power_iterations).__name__}")
+    if n_power_iterations < 1:
+        raise ValueError(f"n_power_iterations must be positive, got {n_power_iterations}")
+    v = F.normalize(v, dim=0, eps=eps)
+    for _ in range(n_power_iterations):
+        u = F.normalize(W @ v, dim=0, eps=eps)
+        v = F.normalize(W.T @ u, dim=0, eps=eps)
+    sigma = u @ (W @ v)
+    return sigma, u, v
+
+
+class SpectralNorm(nn.Module):
+    r"""Parametrization :math:`W \mapsto W/\sigma(W)` with one power step per training forward.
+
+    ``W`` is viewed as a matrix with ``dim`` first (``(out, in*kh*kw)`` for a convolution).
+    At construction, random unit ``u``, ``v`` are refined by 15 power steps (as torch does).
+
+    Matches: ``torch.nn.utils.parametrizations.spectral_norm`` given the same ``_u``, ``_v``.
+    """
+
+    def __init__(self, weight: torch.Tensor, n_power_iterations: int = 1, dim: int = 0, eps: float = 1e-12):
+        super().__init__()
+        if weight.ndim < 2:
+            raise ValueError(f"weight must have at least 2 dimensions, got {weight.ndim}")
+        if n_power_iterations < 1:
+            raise ValueError(f"n_power_iterations must be positive, got {n_power_iterations}")
+        self.dim, self.eps, self.n_power_iterations = dim % weight.ndim, eps, n_power_iterations
+        W = self.matrix(weight)
+        self.register_buffer("_u", F.normalize(W.new_empty(W.shape[0]).normal_(), dim=0, eps=eps))
+        self.register_buffer("_v", F.normalize(W.new_empty(W.shape[1]).normal_(), dim=0, eps=eps))
+        self.power_steps(W, 15)
+
+    def matrix(self, weight: torch.Tensor) -> torch.Tensor:
+        order = (self.dim, *(d for d in range(weight.ndim) if d != self.dim))
+        return weight.permute(order).flatten(1)
+
+    @torch.no_grad()
+    def power_steps(self, W: torch.Tensor, n: int) -> None:
+        _, u, v = power_iteration(W, self._v, n, self.eps)
+        self._u.copy_(u)
+        self._v.copy_(v)
+
+    def forward(self, weight: torch.Tensor) -> torch.Tensor:
+        W = self.matrix(weight)
+        if self.training:
+            self.power_steps(W, self.n_power_iterations)
+        # clone: a second forward (D(real), then D(fake)) updates the buffers in place
+        u, v = self._u.clone(), self._v.clone()
+        sigma = u @ (W @ v)
+        return weight / sigma
+
+
+def spectral_norm(
+    module: nn.Module, name: str = "weight", n_power_iterations: int = 1, eps: float = 1e-12, dim: int | None = None
+) -> nn.Module:
+    """Register :class:`SpectralNorm` on ``module.<name>``; returns ``module``.
+
+    Matches: ``torch.nn.utils.parametrizations.spectral_norm(module, name, n_power_iterations, eps, dim)``.
+    ``dim`` defaults to 1 for transposed convolutions and 0 otherwise, as in torch.
+    """
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be an nn.Module, got {type(module).__name__}")
+    weight = getattr(module, name, None)
+    if not isinstance(weight, torch.Tensor):
+        raise ValueError(f"module has no tensor parameter {name!r}")
+    if dim is None:
+        transposed = isinstance(module, (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d))
+        dim = 1 if transposed else 0
+    parametrize.register_parametrization(module, name, SpectralNorm(weight, n_power_iterations, dim, eps))
+    return module
+
+
+def lipschitz_constant(A: torch.Tensor) -> torch.Tensor:
+    r"""The smallest :math:`K` with :math:`\lVert Ax-Ay\rVert\le K\lVert x-y\rVert`: :math:`\sqrt{\lambda_{\max}(A^\top A)}`."""
+    if not isinstance(A, torch.Tensor) or A.ndim != 2:
+        raise ValueError(f"A must be a 2-D torch.Tensor, got {getattr(A, 'shape', type(A).__name__)}")
+    return torch.linalg.eigvalsh(A.T @ A)[-1].clamp_min(0).sqrt()

@@ -1,0 +1,202 @@
+r"""``train_gan``: one alternating GAN training loop with one switch per trick of the notes.
+
+Each step draws :math:`B` real samples and :math:`B` latent codes, takes ``d_steps``
+discriminator steps on :math:`L_D` (plus :math:`\lambda\,` ``gradient_penalty``) and one
+generator step on :math:`L_G` (see :mod:`dlnotes.gan.losses`). Every switch defaults to the
+plain GAN (non-saturating loss, Adam, no tricks) so an experiment turns on exactly one.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from . import data as _data
+from .losses import LOSSES, discriminator_loss, flip_labels, generator_loss, gradient_penalty, soft_labels
+from .models import mlp_discriminator, mlp_generator, pack as _pack
+
+
+@dataclass
+class GANRun:
+    """What ``train_gan`` returns: per-step histories, periodic samples and the trained nets."""
+
+    d_loss: np.ndarray
+    g_loss: np.ndarray
+    g_grad_norm: np.ndarray
+    samples: dict = field(repr=False)
+    generator: torch.nn.Module = field(repr=False)
+    discriminator: torch.nn.Module = field(repr=False)
+    seconds: float = 0.0
+
+    @property
+    def final_samples(self) -> torch.Tensor:
+        return self.samples[max(self.samples)]
+
+
+def _optimizer(kind: str, params, lr: float, betas):
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=betas)
+    return torch.optim.SGD(params, lr=lr)
+
+
+def _check(steps, batch_size, loss, lr_d, lr_g, d_steps, pack, latent, optimizer_d, optimizer_g,
+           label_smoothing, label_flip, instance_noise, gp_weight, sample_every) -> None:
+    for name, value in (("steps", steps), ("batch_size", batch_size), ("d_steps", d_steps),
+                        ("pack", pack), ("sample_every", sample_every)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    for name, value in (("lr_d", lr_d), ("lr_g", lr_g)):
+        if not value > 0:
+            raise ValueError(f"{name} must be positive, got {value}")
+    if batch_size % pack:
+        raise ValueError(f"pack must divide batch_size, got pack={pack}, batch_size={batch_size}")
+    if latent not in ("normal", "uniform"):
+        raise ValueError(f"latent must be 'normal' or 'uniform', got {latent!r}")
+    for name, value in (("optimizer_d", optimizer_d), ("optimizer_g", optimizer_g)):
+        if value not in ("adam", "sgd"):
+            raise ValueError(f"{name} must be 'adam' or 'sgd', got {value!r}")
+    if not 0 <= label_smoothing < 1:
+        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+    if not 0 <= label_flip <= 1:
+        raise ValueError(f"label_flip must be in [0, 1], got {label_flip}")
+    for name, value in (("instance_noise", instance_noise), ("gp_weight", gp_weight)):
+        if not value >= 0:
+            raise ValueError(f"{name} must be non-negative, got {value}")
+
+
+def train_gan(
+    data="ring",
+    *,
+    steps: int = 2000,
+    batch_size: int = 128,
+    loss: str = "nonsaturating",
+    lr_d: float = 1e-3,
+    lr_g: float = 1e-3,
+    betas: tuple[float, float] = (0.5, 0.999),
+    optimizer_d: str = "adam",
+    optimizer_g: str = "adam",
+    d_steps: int = 1,
+    latent: str = "normal",
+    z_dim: int = 2,
+    label_smoothing: float = 0.0,
+    soft: bool = False,
+    label_flip: float = 0.0,
+    instance_noise: float = 0.0,
+    gp_weight: float = 0.0,
+    pack: int = 1,
+    mixed_batches: bool = False,
+    spectral_norm: bool = False,
+    d_batchnorm: bool = False,
+    g_batchnorm: bool = False,
+    g_noise: float = 0.0,
+    activation: str = "relu",
+    d_activation: str = "leaky_relu",
+    hidden: int = 128,
+    generator: torch.nn.Module | None = None,
+    discriminator: torch.nn.Module | None = None,
+    seed: int = 0,
+    sample_every: int = 500,
+    n_samples: int = 2500,
+    progress: bool = False,
+) -> GANRun:
+    r"""Train a GAN on ``data`` and return a :class:`GANRun`.
+
+    ``data``: ``"ring"`` / ``"grid"`` (sampled afresh each step) or a tensor of real examples
+    (minibatches drawn with replacement). The tricks, by the notes' numbering (A §4):
+
+    1. pass a tanh ``generator`` and data in [-1, 1]; 2. ``loss``; 3. ``latent``;
+    4. ``d_batchnorm`` / ``g_batchnorm``, ``mixed_batches`` (one BN batch of real and fake);
+    5. ``activation`` / ``d_activation`` (or a ``discriminator`` with pooling);
+    6. ``label_smoothing`` (one-sided, real target :math:`1-\alpha`), ``soft`` (real targets
+    :math:`U[0.7,1.2]`, fake :math:`U[0,0.3]`), ``label_flip`` (probability);
+    7. ``optimizer_d`` / ``optimizer_g``; 9. ``instance_noise`` (std on D's inputs, annealed
+    linearly to 0) and ``g_noise`` (std added after every G layer); 10. ``d_steps``;
+    11. ``lr_d`` / ``lr_g`` (TTUR); 12. ``gp_weight`` (:math:`\lambda` of WGAN-GP);
+    13. ``spectral_norm``; 14. ``pack`` (PacGAN degree). Trick 8 (failure signals) is read
+    off the returned ``d_loss`` / ``g_loss``.
+    """
+    _check(steps, batch_size, loss, lr_d, lr_g, d_steps, pack, latent, optimizer_d, optimizer_g,
+           label_smoothing, label_flip, instance_noise, gp_weight, sample_every)
+    torch.manual_seed(seed)
+    rng = torch.Generator().manual_seed(seed)
+    if isinstance(data, str) and data in _data.BENCHMARKS:
+        dim = 2
+
+        def real_batch(n):
+            return _data.sample_mixture(data, n, generator=rng)
+    elif isinstance(data, torch.Tensor) and data.ndim == 2:
+        dim = data.shape[1]
+
+        def real_batch(n):
+            return data[torch.randint(len(data), (n,), generator=rng)]
+    else:
+        raise ValueError(f"data must be 'ring', 'grid' or a 2-D tensor of examples, got {data!r}")
+    G = generator if generator is not None else mlp_generator(
+        z_dim, dim, hidden, 3, activation, batchnorm=g_batchnorm, noise_std=g_noise)
+    D = discriminator if discriminator is not None else mlp_discriminator(
+        dim, hidden, 2, d_activation, batchnorm=d_batchnorm, spectral_norm=spectral_norm, pack=pack)
+    opt_d = _optimizer(optimizer_d, D.parameters(), lr_d, betas)
+    opt_g = _optimizer(optimizer_g, G.parameters(), lr_g, betas)
+
+    def z(n):
+        if latent == "normal":
+            return torch.randn(n, z_dim, generator=rng)
+        return 2 * torch.rand(n, z_dim, generator=rng) - 1
+
+    def logits(x_real, x_fake, noise_std):
+        if noise_std > 0:
+            x_real = x_real + noise_std * torch.randn(x_real.shape, generator=rng)
+            x_fake = x_fake + noise_std * torch.randn(x_fake.shape, generator=rng)
+        x_real, x_fake = _pack(x_real, pack), _pack(x_fake, pack)
+        if mixed_batches:
+            both = D(torch.cat([x_real, x_fake]))
+            return both[: len(x_real)], both[len(x_real):]
+        return D(x_real), D(x_fake)
+
+    n_packs = batch_size // pack
+    d_hist, g_hist, grad_hist, samples = [], [], [], {}
+    z_fixed = z(n_samples)
+    start = time.process_time()
+    for step in tqdm(range(1, steps + 1), disable=not progress, desc="train_gan"):
+        noise_std = instance_noise * (1 - (step - 1) / steps)
+        for _ in range(d_steps):
+            real_target, fake_target = 1.0 - label_smoothing, 0.0
+            if soft:
+                real_target = soft_labels(n_packs, 0.7, 1.2, rng)
+                fake_target = soft_labels(n_packs, 0.0, 0.3, rng)
+            if label_flip > 0:
+                real_target = flip_labels(torch.as_tensor(real_target).expand(n_packs, 1).float(), label_flip, rng)
+                fake_target = flip_labels(torch.as_tensor(fake_target).expand(n_packs, 1).float(), label_flip, rng)
+            x_real = real_batch(batch_size)
+            with torch.no_grad():
+                x_fake = G(z(batch_size))
+            real_logits, fake_logits = logits(x_real, x_fake, noise_std)
+            loss_d = discriminator_loss(real_logits, fake_logits, loss, real_target, fake_target)
+            total = loss_d
+            if gp_weight > 0:
+                total = total + gp_weight * gradient_penalty(D, _pack(x_real, pack), _pack(x_fake, pack), rng)
+            opt_d.zero_grad()
+            total.backward()
+            opt_d.step()
+        _, fake_logits = logits(real_batch(batch_size), G(z(batch_size)), noise_std)
+        loss_g = generator_loss(fake_logits, loss)
+        opt_g.zero_grad()
+        loss_g.backward()
+        grad_hist.append(float(torch.sqrt(sum((p.grad ** 2).sum() for p in G.parameters()))))
+        opt_g.step()
+        d_hist.append(loss_d.item())
+        g_hist.append(loss_g.item())
+        if step % sample_every == 0 or step == steps:
+            G.eval()
+            with torch.no_grad():
+                samples[step] = G(z_fixed)
+            G.train()
+    return GANRun(np.array(d_hist), np.array(g_hist), np.array(grad_hist), samples, G, D,
+                  time.process_time() - start)

@@ -1,0 +1,23 @@
+"""Optimizers from scratch, each a drop-in for its ``torch.optim`` counterpart.
+
+``SGD`` (momentum, Nesterov), ``Adagrad``, ``RMSprop``, ``Adadelta``, ``Adam`` (AMSGrad),
+``AdamW`` and ``NAdam`` take torch's constructor arguments and defaults and produce the same
+iterates; ``MomentumTextbook`` and ``NesterovLookahead`` are the notes' textbook forms;
+``ewa`` is the exponentially weighted average they are built from; and
+``classify_critical_point`` is the second-derivative test for minima, maxima and saddles.
+"""
+from .adadelta import Adadelta
+from .adagrad import Adagrad
+from .adam import Adam
+from .adamw import AdamW
+from .critical import CriticalPoint, classify_critical_point
+from .ewa import ewa
+from .nadam import NAdam
+from .rmsprop import RMSprop
+from .sgd import SGD
+from .textbook import MomentumTextbook, NesterovLookahead
+
+__all__ = [
+    "SGD", "Adagrad", "RMSprop", "Adadelta", "Adam", "AdamW", "NAdam",
+    "MomentumTextbook", "NesterovLookahead", "ewa", "classify_critical_point", "CriticalPoint",
+]
