@@ -1,0 +1,107 @@
+r"""Regularization (正则化): changes to learning that trade training error for generalization error.
+
+Three of them, written from scratch:
+
+* **weight decay (权重衰减)** as an L2 penalty :math:`\tfrac{\lambda}{2}\lVert\theta\rVert^2` added
+  to the loss, or as *decoupled* decay :math:`\theta \leftarrow (1-\eta\lambda)\theta` applied
+  beside the update (Loshchilov & Hutter, 2019, "Decoupled weight decay regularization").
+  Under SGD the two are the same update; under Adam they are not, because Adam divides the
+  penalty's gradient :math:`\lambda\theta` by :math:`\sqrt{\hat v}`. Both forms are options of
+  :class:`dlnotes.optim.Adam` (``weight_decay`` and ``decoupled_weight_decay``) and :class:`dlnotes.optim.AdamW`.
+* **ridge regression**, the closed form of an L2 penalty on a linear model.
+* **inverted dropout (倒置丢弃法)** (Srivastava et al., 2014): during training zero each unit with
+  probability ``p`` and scale the survivors by :math:`1/(1-p)`, so that the expectation is
+  unchanged and evaluation needs no rescaling.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+from torch import nn
+
+
+def _check_tensor(x, name: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    return x
+
+
+def _check_non_negative(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a float, got {type(value).__name__}")
+    if not value >= 0:
+        raise ValueError(f"{name} must be non-negative, got {value}")
+    return float(value)
+
+
+class Dropout(nn.Module):
+    r"""Inverted dropout with drop probability ``p``.
+
+    .. math:: h' = \frac{\xi}{1-p}\, h,\qquad \xi \sim \text{Bernoulli}(1-p)\ \text{i.i.d.},\qquad
+              \mathbb{E}[h'] = \frac{1-p}{1-p}\,h = h
+
+    in training; :math:`h' = h` in evaluation (``model.eval()``). ``p`` is the probability
+    of *dropping* a unit: the larger ``p``, the stronger the regularization.
+
+    Matches: ``torch.nn.Dropout(p, inplace)`` in distribution (same mask law, scaling and
+    eval behaviour; the random draws differ).
+    Differences: ``p = 1`` raises here (it would divide by zero; ``nn.Dropout`` returns zeros).
+    """
+
+    def __init__(self, p: float = 0.5, inplace: bool = False):
+        super().__init__()
+        if isinstance(p, bool) or not isinstance(p, (int, float)):
+            raise TypeError(f"p must be a float in [0, 1), got {type(p).__name__}")
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout probability p must be in [0, 1), got {p}")
+        self.p, self.inplace = float(p), bool(inplace)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        _check_tensor(h, "input")
+        if not self.training or self.p == 0.0:
+            return h
+        keep = torch.rand(h.shape, device=h.device) >= self.p  # P(keep) = 1 - p
+        scale = keep.to(h.dtype) / (1.0 - self.p)
+        return h.mul_(scale) if self.inplace else h * scale
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+def l2_penalty(params: Iterable[torch.Tensor], weight_decay: float) -> torch.Tensor:
+    r"""The L2 penalty :math:`\tfrac{\lambda}{2}\sum_j \lVert\theta_j\rVert_2^2`, whose gradient is :math:`\lambda\theta`.
+
+    Adding it to the loss and stepping with plain SGD gives exactly
+    ``torch.optim.SGD(params, lr, weight_decay=weight_decay)``.
+    """
+    weight_decay = _check_non_negative(weight_decay, "weight_decay")
+    params = [_check_tensor(p, "each parameter") for p in params]
+    if not params:
+        raise ValueError("params must contain at least one tensor, got none")
+    return 0.5 * weight_decay * sum((p * p).sum() for p in params)
+
+
+def ridge(X: torch.Tensor, y: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    r"""Coefficients minimizing :math:`\lVert X w - y\rVert^2 + \alpha\lVert w\rVert^2` (no intercept).
+
+    .. math:: w = (X^\top X + \alpha I)^{-1} X^\top y
+
+    With ``alpha = 0`` this is least squares, solved by ``torch.linalg.lstsq`` (the
+    minimum-norm solution when :math:`X` has more columns than rows).
+
+    Matches: ``sklearn.linear_model.Ridge(alpha, fit_intercept=False).fit(X, y).coef_``
+    (and ``LinearRegression(fit_intercept=False)`` for ``alpha = 0``).
+    """
+    _check_tensor(X, "X")
+    _check_tensor(y, "y")
+    alpha = _check_non_negative(alpha, "alpha")
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {tuple(X.shape)}")
+    if y.shape != X.shape[:1]:
+        raise ValueError(f"y must have shape ({X.shape[0]},) to match X, got {tuple(y.shape)}")
+    if alpha == 0.0:
+        driver = "gelsd" if X.device.type == "cpu" else None
+        return torch.linalg.lstsq(X, y.unsqueeze(1), driver=driver).solution.squeeze(1)
+    A = X.T @ X + alpha * torch.eye(X.shape[1], dtype=X.dtype, device=X.device)
+    return torch.linalg.solve(A, X.T @ y)
