@@ -16,6 +16,7 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 ## make book: execute every notebook and build the site into _build/html (fails on any cell error or Sphinx warning)
 book: $(STAMP)
 	rm -rf _build/html _build/.doctrees
+	$(BIN)/python book/_ext/claims.py --check   # book/claims.md must match the chapters' tables
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 ## make test: unit tests, nbval over every notebook, then the built site in a headless browser

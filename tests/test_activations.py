@@ -101,7 +101,7 @@ def test_tanh_is_two_sigmoid_two_x_minus_one(x):
 def test_leaky_relu_is_max_of_x_and_kx_not_max_of_kx_and_0(k, x):
     t = torch.tensor([x], dtype=torch.float64)
     torch.testing.assert_close(A.leaky_relu(t, k), torch.maximum(t, k * t), rtol=0, atol=0)
-    if x < 0 and k > 0:  # the notes' max(kx, 0) is 0 here; leaky ReLU is not
+    if k * x < 0:  # the notes' max(kx, 0) is 0 here; leaky ReLU is not (k x can underflow to 0)
         assert torch.maximum(k * t, torch.zeros_like(t)).item() == 0.0
         assert A.leaky_relu(t, k).item() < 0
 

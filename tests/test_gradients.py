@@ -8,7 +8,15 @@ from hypothesis import strategies as st
 
 from dlnotes.gradients import check_gradient, directional_derivative, gradient, numerical_gradient
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def float64_by_default():
+    """Derivatives are compared to ~1e-10: float64 in this module, restored afterwards."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 def random_smooth_function(seed: int, n: int):

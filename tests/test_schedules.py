@@ -12,6 +12,7 @@ from dlnotes import schedules as S
 
 N_STEPS = 1000
 RTOL = 1e-12
+RECURSIVE_RTOL = 1e-11
 REFERENCE = settings(max_examples=12, deadline=None, derandomize=True)
 
 lrs = st.floats(1e-4, 10.0)
@@ -114,7 +115,11 @@ def test_matches_torch_scheduler_over_1000_steps(fn, lr_name, case, data):
     reference = S.torch_lrs(make, N_STEPS, lr=lr)
     ours = [fn(k, **{lr_name: lr}, **kwargs) for k in range(N_STEPS)]
     worst = max(abs(a - b) for a, b in zip(ours, reference))
-    assert worst <= RTOL * lr, f"max |ours - torch| = {worst:.3g} for lr={lr}, {kwargs}"
+    # torch's CosineAnnealingLR updates the rate recursively (each value from the last), so its
+    # rounding error grows with the step count: measured up to 2e-12 * lr after 1,000 steps
+    # (lr=1, T_max=329, eta_min=0.5). The closed form here has no such drift.
+    tol = RECURSIVE_RTOL if fn in (S.cosine_annealing_lr, S.warmup_cosine_lr) else RTOL
+    assert worst <= tol * lr, f"max |ours - torch| = {worst:.3g} for lr={lr}, {kwargs}"
 
 
 @pytest.mark.parametrize("fn,lr_name,case", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
