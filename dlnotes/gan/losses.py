@@ -81,10 +81,11 @@ def discriminator_loss(
 def generator_loss(fake_logits: torch.Tensor, loss: str = "nonsaturating") -> torch.Tensor:
     r"""The generator's loss on the discriminator's logits for fakes (see the module table).
 
-    ``minimax``: :math:`\log(1-\sigma(l)) = -\operatorname{softplus}(l)`, whose gradient
+    ``minimax``: :math:`\log(1-\sigma(l)) = \log\sigma(-l)`, whose gradient
     :math:`-\sigma(l)` vanishes when D confidently rejects the fakes (:math:`l \to -\infty`);
-    ``nonsaturating``: :math:`-\log\sigma(l) = \operatorname{softplus}(-l)`, gradient
-    :math:`-(1-\sigma(l)) \to -1` there.
+    ``nonsaturating``: :math:`-\log\sigma(l)`, gradient :math:`-(1-\sigma(l)) \to -1` there.
+    Both use ``logsigmoid``, exact at any logit (``softplus`` switches to the identity past
+    :math:`|l| = 20`, which makes its gradient 1 instead of :math:`\sigma(l)` there).
 
     Matches: ``-F.binary_cross_entropy_with_logits(l, zeros)`` (minimax) and
     ``F.binary_cross_entropy_with_logits(l, ones)`` (non-saturating: fakes labelled real).
@@ -92,9 +93,9 @@ def generator_loss(fake_logits: torch.Tensor, loss: str = "nonsaturating") -> to
     _check_loss(loss)
     _check_logits("fake_logits", fake_logits)
     if loss == "minimax":
-        return -F.softplus(fake_logits).mean()
+        return F.logsigmoid(-fake_logits).mean()
     if loss == "nonsaturating":
-        return F.softplus(-fake_logits).mean()
+        return -F.logsigmoid(fake_logits).mean()
     if loss == "least_squares":
         return 0.5 * ((fake_logits - 1) ** 2).mean()
     return -fake_logits.mean()
