@@ -307,11 +307,7 @@ def fit(
     ``update_rms`` (root-mean-square parameter change of that step), and the final
     ``train_loss``, ``train_acc``, ``test_acc`` (``nan`` without test data) and ``diverged``.
     """
-    import warnings
-
-    with warnings.catch_warnings():  # tqdm.auto warns when ipywidgets is missing; the text bar works
-        warnings.simplefilter("ignore")
-        from tqdm.auto import tqdm
+    from .progress import tqdm
 
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")

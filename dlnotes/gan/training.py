@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from ..progress import tqdm
 
 from . import data as _data
 from .losses import LOSSES, discriminator_loss, flip_labels, generator_loss, gradient_penalty, soft_labels

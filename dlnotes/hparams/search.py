@@ -53,10 +53,8 @@ class _Recorder:
         self.sign = 1.0 if direction == "minimize" else -1.0
         self.rng = np.random.default_rng(seed)
         self.rows: list[dict] = []
-        if progress:  # tqdm.auto warns on import where ipywidgets is missing: import it only when asked
-            from tqdm.auto import tqdm
-        else:
-            from tqdm import tqdm
+        from ..progress import tqdm
+
         self.bar = tqdm(total=self.budget, disable=not progress)
 
     @property

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
-from tqdm.auto import tqdm
+from ..progress import tqdm
 
 from .formats import FormatLike, get_format, round_to
 from .scaling import GradScaler
