@@ -92,6 +92,7 @@ def test_stored_with_outputs_and_without_errors(path):
             assert out["output_type"] != "error", f"{path.name}: code cell {i} stores an error"
             text = json.dumps(out.get("data", {}).get("text/plain", "")) + json.dumps(out.get("text", ""))
             assert not re.search(r" at 0x[0-9a-f]{6,}", text), f"{path.name}: cell {i} prints an object address"
+            assert "site-packages" not in text, f"{path.name}: cell {i} stores a path of this machine (a warning?)"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
