@@ -165,3 +165,14 @@ def test_execution_report_lists_every_notebook(browser, server):
     for page in toc_pages():
         if page.startswith("notebooks/"):
             assert Path(page).name in report["text"], f"{page} missing from the execution report"
+
+
+@pytest.mark.parametrize("query", ["momentum", "dropout", "梯度消失", "激活函数", "超参数"])
+def test_search_finds_the_question_bank_in_english_and_chinese(browser, server, query):
+    page = browser.new_page()
+    page.route("**/*", route)
+    page.goto(f"{server}/search.html?q={query}", wait_until="load")
+    page.wait_for_function("document.querySelectorAll('#search-results ul.search li').length > 0", timeout=20_000)
+    hits = page.evaluate("[...document.querySelectorAll('#search-results ul.search li a')].map(a => a.href)")
+    page.close()
+    assert any("book/questions.html" in h for h in hits), f"searching {query!r} did not find the question bank: {hits[:5]}"
