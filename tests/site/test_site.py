@@ -172,7 +172,12 @@ def test_search_finds_the_question_bank_in_english_and_chinese(browser, server, 
     page = browser.new_page()
     page.route("**/*", route)
     page.goto(f"{server}/search.html?q={query}", wait_until="load")
-    page.wait_for_function("document.querySelectorAll('#search-results ul.search li').length > 0", timeout=20_000)
+    # Sphinx shows results one at a time; its summary line appears when the search has finished
+    page.wait_for_function(
+        "(() => { const s = document.querySelector('#search-results .search-summary');"
+        " return s && /finished|did not match/.test(s.textContent); })()",
+        timeout=30_000,
+    )
     hits = page.evaluate("[...document.querySelectorAll('#search-results ul.search li a')].map(a => a.href)")
     page.close()
     assert any("book/questions.html" in h for h in hits), f"searching {query!r} did not find the question bank: {hits[:5]}"
