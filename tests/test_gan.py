@@ -1,14 +1,13 @@
 """dlnotes.gan against torch on random inputs (float64), plus the metric and data definitions."""
 import math
 
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlnotes.gan import data, losses, metrics, models, spectral, training
+from dlnotes.gan import data, losses, metrics, spectral
 
 
 # ---------------------------------------------------------------- data
@@ -33,6 +32,16 @@ def test_grid_is_the_25_points_of_minus4_to_4_step_2():
     expected = {(a, b) for a in (-4, -2, 0, 2, 4) for b in (-4, -2, 0, 2, 4)}
     assert {tuple(int(round(float(c))) for c in row) for row in mu} == expected
     torch.testing.assert_close(mu, mu.round())
+
+
+@pytest.mark.parametrize("name", ["ring", "grid"])
+def test_centers_are_built_once_but_a_caller_cannot_change_them(name):
+    first = data.centers(name)
+    first.add_(100.0)
+    fresh = {"ring": data.ring_centers, "grid": data.grid_centers}[name]()
+    assert torch.equal(data.centers(name), fresh)
+    x = data.sample_mixture(name, 500, torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert float(torch.cdist(x, fresh).min(1).values.max()) < 6 * data.BENCHMARKS[name]["std"]
 
 
 @pytest.mark.parametrize("name", ["ring", "grid"])
@@ -344,78 +353,3 @@ def test_spectrally_normalized_weight_has_unit_norm_after_convergence():
 def test_spectral_rejects_bad_inputs(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
-
-
-# ---------------------------------------------------------------- models and training
-def test_pack_concatenates_consecutive_samples():
-    x = torch.arange(12.0).reshape(6, 2)
-    torch.testing.assert_close(models.pack(x, 3), torch.tensor([[0.0, 1, 2, 3, 4, 5], [6, 7, 8, 9, 10, 11]]))
-    assert torch.equal(models.pack(x, 1), x)
-    D = models.mlp_discriminator(2, 8, pack=3)
-    assert D(models.pack(x, 3)).shape == (2, 1)
-
-
-def test_model_switches_build_the_named_layers():
-    G = models.mlp_generator(batchnorm=True, noise_std=0.1, activation="leaky_relu", out_activation="tanh")
-    kinds = [type(m).__name__ for m in G]
-    assert kinds.count("BatchNorm1d") == 3 and kinds.count("GaussianNoise") == 3 and kinds[-1] == "Tanh"
-    D = models.mlp_discriminator(spectral_norm=True)
-    assert sum(torch.nn.utils.parametrize.is_parametrized(m) for m in D) == 3
-    for kind in ("stride", "avgpool", "maxpool"):
-        assert models.conv_discriminator(kind)(torch.zeros(5, 64)).shape == (5, 1)
-
-
-@pytest.mark.parametrize("call, match", [
-    (lambda: models.pack(torch.zeros(6, 2), 4), "divide"), (lambda: models.pack(torch.zeros(6, 2), 0), "degree"),
-    (lambda: models.pack([1], 1), "torch.Tensor"), (lambda: models.GaussianNoise(-1.0), "std"),
-    (lambda: models.mlp_generator(activation="gelu"), "activation"), (lambda: models.mlp_generator(hidden=0), "hidden"),
-    (lambda: models.mlp_discriminator(pack=0), "pack"), (lambda: models.conv_discriminator("unpool"), "downsample"),
-])
-def test_models_reject_bad_inputs(call, match):
-    with pytest.raises((ValueError, TypeError), match=match):
-        call()
-
-
-SWITCHES = [dict(), dict(loss="minimax"), dict(loss="least_squares"), dict(loss="hinge"),
-            dict(loss="wasserstein", gp_weight=10.0), dict(latent="uniform"), dict(d_batchnorm=True, mixed_batches=True),
-            dict(g_batchnorm=True), dict(activation="leaky_relu"), dict(label_smoothing=0.1), dict(soft=True),
-            dict(label_flip=0.05), dict(optimizer_d="sgd"), dict(instance_noise=0.1, g_noise=0.05), dict(d_steps=2),
-            dict(lr_d=2e-3, lr_g=5e-4), dict(spectral_norm=True), dict(pack=4)]
-
-
-@pytest.mark.parametrize("kw", SWITCHES, ids=[",".join(k) or "plain" for k in SWITCHES])
-def test_every_switch_trains_and_is_reproducible(kw):
-    a = training.train_gan("ring", steps=6, batch_size=16, sample_every=3, n_samples=50, **kw)
-    b = training.train_gan("ring", steps=6, batch_size=16, sample_every=3, n_samples=50, **kw)
-    assert a.d_loss.shape == (6,) and np.isfinite(a.d_loss).all() and np.isfinite(a.g_grad_norm).all()
-    assert sorted(a.samples) == [3, 6] and a.final_samples.shape == (50, 2)
-    assert np.array_equal(a.d_loss, b.d_loss) and torch.equal(a.final_samples, b.final_samples)
-
-
-def test_train_gan_on_a_tensor_with_custom_models():
-    x, _ = data.digits()
-    G = models.mlp_generator(8, 64, 32, 1, out_activation="tanh")
-    run = training.train_gan(x, steps=3, batch_size=8, z_dim=8, generator=G,
-                             discriminator=models.conv_discriminator(), n_samples=10)
-    assert run.generator is G and run.final_samples.shape == (10, 64) and float(run.final_samples.abs().max()) <= 1
-
-
-def test_plain_gan_learns_something_and_pacgan_changes_the_discriminator_input():
-    run = training.train_gan("ring", steps=300, batch_size=64, sample_every=300, n_samples=500, pack=2)
-    assert run.discriminator[0].in_features == 4
-    before = float(torch.cdist(torch.zeros(1, 2), run.samples[300]).mean())
-    assert 0.3 < before < 2.0  # samples have moved onto the scale of the ring
-
-
-@pytest.mark.parametrize("kw, match", [
-    (dict(loss="vanilla"), "loss"), (dict(lr_d=-1e-3), "lr_d"), (dict(lr_g=0.0), "lr_g"),
-    (dict(pack=3), "pack must divide"), (dict(steps=0), "steps"), (dict(batch_size=2.0), "batch_size"),
-    (dict(latent="sphere"), "latent"), (dict(optimizer_d="rmsprop"), "optimizer_d"),
-    (dict(label_smoothing=1.0), "label_smoothing"), (dict(label_flip=2.0), "label_flip"),
-    (dict(instance_noise=-0.1), "instance_noise"), (dict(gp_weight=-1.0), "gp_weight"),
-    (dict(d_steps=0), "d_steps"), (dict(data="moons"), "data"),
-])
-def test_train_gan_rejects_bad_configurations(kw, match):
-    kw = {"data": "ring", **kw}
-    with pytest.raises((ValueError, TypeError), match=match):
-        training.train_gan(kw.pop("data"), steps=kw.pop("steps", 2), batch_size=kw.pop("batch_size", 8), **kw)

@@ -11,6 +11,7 @@ first and last angles give the same point: 7 distinct modes, not 8.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -43,18 +44,25 @@ def grid_centers(side: int = 5, spacing: float = 2.0) -> torch.Tensor:
     return torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)
 
 
+@functools.lru_cache(maxsize=None)
+def _centers(name: str) -> torch.Tensor:
+    return ring_centers() if name == "ring" else grid_centers()
+
+
 def centers(name: str) -> torch.Tensor:
     """The mode centres of benchmark ``name`` (``"ring"`` or ``"grid"``)."""
     if name not in BENCHMARKS:
         raise ValueError(f"name must be one of {sorted(BENCHMARKS)}, got {name!r}")
-    return ring_centers() if name == "ring" else grid_centers()
+    return _centers(name).clone()
 
 
 def sample_mixture(
     name: str, n: int, generator: torch.Generator | None = None, dtype=torch.float32
 ) -> torch.Tensor:
     r"""``n`` samples of benchmark ``name``: a uniformly chosen centre plus :math:`\mathcal N(0, \sigma^2 I)`."""
-    mu = centers(name)
+    if name not in BENCHMARKS:
+        raise ValueError(f"name must be one of {sorted(BENCHMARKS)}, got {name!r}")
+    mu = _centers(name)  # built once: this runs every training step
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"n must be an int, got {type(n).__name__}")
     if n < 1:

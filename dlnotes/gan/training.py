@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from numbers import Real
 
 import numpy as np
 import torch
@@ -17,6 +18,9 @@ from ..progress import tqdm
 from . import data as _data
 from .losses import LOSSES, discriminator_loss, flip_labels, generator_loss, gradient_penalty, soft_labels
 from .models import mlp_discriminator, mlp_generator, pack as _pack
+from ..schedules import as_scheduler, cosine_annealing_lr, linear_warmup_lr
+
+LR_DECAYS = ("none", "linear", "cosine")
 
 
 @dataclass
@@ -40,6 +44,37 @@ def _optimizer(kind: str, params, lr: float, betas):
     if kind == "adam":
         return torch.optim.Adam(params, lr=lr, betas=betas)
     return torch.optim.SGD(params, lr=lr)
+
+
+def lr_factor(step: int, steps: int, lr_decay: str = "none", decay_start: float = 0.0) -> float:
+    r"""The factor :math:`\eta_t / \eta_0` that ``train_gan`` applies to both learning rates at
+    0-based step ``t`` of ``steps``: constant until :math:`s = \lfloor` ``decay_start`` :math:`\cdot T \rfloor`,
+    then down to 0 at :math:`t = T` over :math:`T - s` steps,
+
+    .. math::
+        \text{linear: } 1 - \frac{t - s}{T - s}, \qquad
+        \text{cosine: } \tfrac12\Bigl(1 + \cos\frac{\pi (t - s)}{T - s}\Bigr), \qquad t \ge s.
+
+    A decaying rate damps the two players' oscillation around the equilibrium late in training,
+    so the samples settle on the modes (the "constant, then linear decay to zero" of
+    CycleGAN, Zhu et al., 2017, arXiv:1703.10593).
+
+    Matches: ``dlnotes.schedules.linear_warmup_lr(t - s, 1, 1, 0, T - s)`` and
+    ``dlnotes.schedules.cosine_annealing_lr(t - s, 1, T - s)`` (and through them
+    ``torch.optim.lr_scheduler.LinearLR(opt, 1.0, 0.0, T - s)`` / ``CosineAnnealingLR(opt, T - s)``).
+    """
+    if lr_decay not in LR_DECAYS:
+        raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {lr_decay!r}")
+    if isinstance(decay_start, bool) or not isinstance(decay_start, Real):
+        raise TypeError(f"decay_start must be a real number, got {type(decay_start).__name__}")
+    if not 0 <= decay_start < 1:
+        raise ValueError(f"decay_start must be a fraction in [0, 1), got {decay_start!r}")
+    start = int(decay_start * steps)
+    if lr_decay == "none" or step < start:
+        return 1.0
+    if lr_decay == "linear":
+        return linear_warmup_lr(step - start, 1.0, 1.0, 0.0, steps - start)
+    return cosine_annealing_lr(min(step - start, steps - start), 1.0, steps - start)
 
 
 def _check(steps, batch_size, loss, lr_d, lr_g, d_steps, pack, latent, optimizer_d, optimizer_g,
@@ -80,6 +115,8 @@ def train_gan(
     lr_d: float = 1e-3,
     lr_g: float = 1e-3,
     betas: tuple[float, float] = (0.5, 0.999),
+    lr_decay: str = "none",
+    decay_start: float = 0.0,
     optimizer_d: str = "adam",
     optimizer_g: str = "adam",
     d_steps: int = 1,
@@ -118,12 +155,14 @@ def train_gan(
     :math:`U[0.7,1.2]`, fake :math:`U[0,0.3]`), ``label_flip`` (probability);
     7. ``optimizer_d`` / ``optimizer_g``; 9. ``instance_noise`` (std on D's inputs, annealed
     linearly to 0) and ``g_noise`` (std added after every G layer); 10. ``d_steps``;
-    11. ``lr_d`` / ``lr_g`` (TTUR); 12. ``gp_weight`` (:math:`\lambda` of WGAN-GP);
+    11. ``lr_d`` / ``lr_g`` (TTUR), both decayed to 0 by ``lr_decay`` from the fraction
+    ``decay_start`` of the run on (see :func:`lr_factor`); 12. ``gp_weight`` (:math:`\lambda` of WGAN-GP);
     13. ``spectral_norm``; 14. ``pack`` (PacGAN degree). Trick 8 (failure signals) is read
     off the returned ``d_loss`` / ``g_loss``.
     """
     _check(steps, batch_size, loss, lr_d, lr_g, d_steps, pack, latent, optimizer_d, optimizer_g,
            label_smoothing, label_flip, instance_noise, gp_weight, sample_every)
+    lr_factor(0, steps, lr_decay, decay_start)
     torch.manual_seed(seed)
     rng = torch.Generator().manual_seed(seed)
     if isinstance(data, str) and data in _data.BENCHMARKS:
@@ -144,6 +183,8 @@ def train_gan(
         dim, hidden, 2, d_activation, batchnorm=d_batchnorm, spectral_norm=spectral_norm, pack=pack)
     opt_d = _optimizer(optimizer_d, D.parameters(), lr_d, betas)
     opt_g = _optimizer(optimizer_g, G.parameters(), lr_g, betas)
+    schedulers = [as_scheduler(opt, lambda t, lr=lr: lr * lr_factor(t, steps, lr_decay, decay_start))
+                  for opt, lr in ((opt_d, lr_d), (opt_g, lr_g))]
 
     def z(n):
         if latent == "normal":
@@ -191,6 +232,8 @@ def train_gan(
         loss_g.backward()
         grad_hist.append(float(torch.sqrt(sum((p.grad ** 2).sum() for p in G.parameters()))))
         opt_g.step()
+        for scheduler in schedulers:
+            scheduler.step()
         d_hist.append(loss_d.item())
         g_hist.append(loss_g.item())
         if step % sample_every == 0 or step == steps:
