@@ -162,7 +162,7 @@ def train_gan(
     """
     _check(steps, batch_size, loss, lr_d, lr_g, d_steps, pack, latent, optimizer_d, optimizer_g,
            label_smoothing, label_flip, instance_noise, gp_weight, sample_every)
-    lr_factor(0, steps, lr_decay, decay_start)
+    lr_factor(0, steps, lr_decay, decay_start)  # validates lr_decay and decay_start before any work
     torch.manual_seed(seed)
     rng = torch.Generator().manual_seed(seed)
     if isinstance(data, str) and data in _data.BENCHMARKS:
