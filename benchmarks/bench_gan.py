@@ -8,9 +8,17 @@ stored table beside the published ones. Regenerate the stored tables with::
     python benchmarks/bench_gan.py --table main --dataset ring --out notebooks/data/03_gan_main_ring.csv
     python benchmarks/bench_gan.py --table main --dataset grid --out notebooks/data/03_gan_main_grid.csv
 
-The main table trains every row for the same 10,000 steps of batch 128 (3 seeds; 40 to 60
-CPU-seconds a run, about 20 minutes for both files run side by side on two cores); its last three
-rows combine tricks within the issue's budget of 60 CPU-seconds per run. The tricks table::
+The main table trains every row for the same 10,000 steps of batch 128 (3 seeds; 40 to 65
+CPU-seconds a run, about 26 minutes for both files run side by side on two cores; the same run's
+seconds vary by about 10 % between repeats); its last five rows combine tricks, the best of them
+within the issue's budget of 60 CPU-seconds per run. Rows with an EMA of G
+(``ema_decay``) are scored on the averaged generator and also, in the ``raw_*`` columns, on the
+same run's raw weights. The samples the chapter plots (raw and averaged weights of one run)::
+
+    python benchmarks/bench_gan.py --table main --dataset grid --only "PacGAN2 + TTUR + Adam(0, 0.9) + EMA" \
+        --seeds 1 --samples notebooks/data/03_gan_ema_grid_samples.csv
+
+The tricks table::
 
     for i in 1 2 3; do python benchmarks/bench_gan.py --table tricks --dataset grid --steps 600 --seeds 2 \
         --part $i/3 --out notebooks/data/03_gan_tricks_$i.csv; done
@@ -28,16 +36,19 @@ import torch
 
 from dlnotes.gan import data, metrics, training
 
+PAC2_TTUR = {"pack": 2, "lr_d": 2e-3, "lr_g": 5e-4}  # PacGAN2 with the two-timescale rates of part 2
+DECAY = {"lr_decay": "cosine", "decay_start": 0.5}
 MAIN = {
     "GAN (non-saturating)": {},
     "GAN (minimax loss)": {"loss": "minimax"},
+    "GAN + EMA of G": {"ema_decay": 0.99},
     "PacGAN2": {"pack": 2},
     "PacGAN4": {"pack": 4},
-    "PacGAN2 + TTUR + decay": {"pack": 2, "lr_d": 2e-3, "lr_g": 5e-4, "lr_decay": "cosine", "decay_start": 0.5},
-    "PacGAN2 + TTUR + decay + Adam(0, 0.9)": {"pack": 2, "lr_d": 2e-3, "lr_g": 5e-4, "lr_decay": "cosine",
-                                              "decay_start": 0.5, "betas": (0.0, 0.9)},
-    "same, minimax loss": {"pack": 2, "lr_d": 2e-3, "lr_g": 5e-4, "lr_decay": "cosine", "decay_start": 0.5,
-                           "betas": (0.0, 0.9), "loss": "minimax"},
+    "PacGAN2 + TTUR + decay": {**PAC2_TTUR, **DECAY},
+    "PacGAN2 + TTUR + decay + Adam(0, 0.9)": {**PAC2_TTUR, **DECAY, "betas": (0.0, 0.9)},
+    "same, minimax loss": {**PAC2_TTUR, **DECAY, "betas": (0.0, 0.9), "loss": "minimax"},
+    "PacGAN2 + TTUR + decay + Adam(0, 0.9) + EMA": {**PAC2_TTUR, **DECAY, "betas": (0.0, 0.9), "ema_decay": 0.99},
+    "PacGAN2 + TTUR + Adam(0, 0.9) + EMA": {**PAC2_TTUR, "betas": (0.0, 0.9), "ema_decay": 0.99},
 }
 TRICKS = {
     "plain": {},
@@ -65,14 +76,23 @@ TRICKS = {
 TABLES = {"main": (MAIN, ("ring", "grid")), "tricks": (TRICKS, ("ring",))}
 
 
-def run(config: dict, dataset: str, seed: int, steps: int, batch_size: int) -> dict:
+def run(config: dict, dataset: str, seed: int, steps: int, batch_size: int) -> tuple[dict, dict]:
+    """One run's table row and its final samples by weights (``"raw"``, and ``"ema"`` with an EMA of G)."""
     result = training.train_gan(dataset, steps=steps, batch_size=batch_size, seed=seed,
                                 sample_every=steps, **config)
-    m = metrics.mode_metrics(result.final_samples.double(), data.centers(dataset),
-                             data.BENCHMARKS[dataset]["std"])
-    return {"modes": m["modes"], "high_quality": round(100 * m["high_quality"], 2),
-            "reverse_kl": round(m["reverse_kl"], 4), "seconds": round(result.seconds, 2),
-            "final_d_loss": round(float(result.d_loss[-100:].mean()), 4)}
+    centers, std = data.centers(dataset), data.BENCHMARKS[dataset]["std"]
+    m = metrics.mode_metrics(result.final_samples.double(), centers, std)
+    row = {"modes": m["modes"], "high_quality": round(100 * m["high_quality"], 2),
+           "reverse_kl": round(m["reverse_kl"], 4), "seconds": round(result.seconds, 2),
+           "final_d_loss": round(float(result.d_loss[-100:].mean()), 4)}
+    samples = {"raw": result.final_samples}
+    if result.generator_ema is not None:  # the same run scored on its raw weights, for comparison
+        with torch.no_grad():
+            samples = {"ema": result.final_samples, "raw": result.generator.eval()(result.z)}
+        raw = metrics.mode_metrics(samples["raw"].double(), centers, std)
+        row.update(raw_modes=raw["modes"], raw_high_quality=round(100 * raw["high_quality"], 2),
+                   raw_reverse_kl=round(raw["reverse_kl"], 4))
+    return row, samples
 
 
 def main(argv=None) -> None:
@@ -86,15 +106,25 @@ def main(argv=None) -> None:
     parser.add_argument("--part", default="1/1", help="i/n: run every n-th configuration from the i-th")
     parser.add_argument("--only", default=None, help="run only configurations whose name contains this")
     parser.add_argument("--out", default="-")
+    parser.add_argument("--samples", default=None,
+                        help="also write the final samples of every run to this CSV (one configuration, one dataset)")
     args = parser.parse_args(argv)
     configs, datasets = TABLES[args.table]
     datasets = (args.dataset,) if args.dataset else datasets
     torch.set_num_threads(args.threads)
     steps = args.steps or (10000 if args.table == "main" else 800)
     out = sys.stdout if args.out == "-" else open(args.out, "w", newline="")
-    fields = ["config", "dataset", "seed", "steps", "modes", "high_quality", "reverse_kl", "seconds", "final_d_loss"]
+    fields = ["config", "dataset", "seed", "steps", "modes", "high_quality", "reverse_kl", "seconds", "final_d_loss",
+              "raw_modes", "raw_high_quality", "raw_reverse_kl"]
     writer = csv.DictWriter(out, fieldnames=fields)
     writer.writeheader()
+    sample_writer = None
+    if args.samples:
+        chosen = [name for name in configs if args.only is None or args.only in name]
+        if len(chosen) != 1 or len(datasets) != 1:
+            parser.error(f"--samples needs --only naming one configuration and --dataset, got {chosen} on {datasets}")
+        sample_writer = csv.writer(open(args.samples, "w", newline=""))
+        sample_writer.writerow(["seed", "weights", "x", "y"])
     start = time.time()
     for dataset in datasets:
         i, n = (int(k) for k in args.part.split("/"))
@@ -102,7 +132,10 @@ def main(argv=None) -> None:
             if args.only and args.only not in name:
                 continue
             for seed in range(args.seeds):
-                row = run(config, dataset, seed, steps, args.batch_size)
+                row, samples = run(config, dataset, seed, steps, args.batch_size)
+                for weights, points in samples.items() if sample_writer else ():
+                    sample_writer.writerows([seed, weights, f"{x:.6g}", f"{y:.6g}"]
+                                            for x, y in points.tolist())
                 writer.writerow({"config": name, "dataset": dataset, "seed": seed, "steps": steps, **row})
                 out.flush()
                 print(f"{time.time() - start:7.0f}s {dataset} {name} seed {seed}: {row}", file=sys.stderr)

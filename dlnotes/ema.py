@@ -68,14 +68,17 @@ class EMA(nn.Module):
         pairs = list(itertools.zip_longest(self._tensors(self.module), self._tensors(model)))
         if any(a is None or b is None or a.shape != b.shape for a, b in pairs):
             raise ValueError("model must have the same parameters and buffers (names and shapes) as the averaged copy")
-        for ema_t, t in pairs:
-            t = t.detach().to(ema_t.device)
-            if self.n_averaged == 0:
+        pairs = [(ema_t, t.detach().to(ema_t.device)) for ema_t, t in pairs]
+        if self.n_averaged == 0:
+            for ema_t, t in pairs:
                 ema_t.copy_(t)
-            elif ema_t.is_floating_point() or ema_t.is_complex():
-                ema_t.lerp_(t, 1.0 - self.decay)
-            else:
-                ema_t.copy_(ema_t * self.decay + t * (1.0 - self.decay))
+        else:
+            floats = [(ema_t, t) for ema_t, t in pairs if ema_t.is_floating_point() or ema_t.is_complex()]
+            if floats:  # one fused lerp over every float tensor, as get_ema_multi_avg_fn does
+                torch._foreach_lerp_([ema_t for ema_t, _ in floats], [t for _, t in floats], 1.0 - self.decay)
+            for ema_t, t in pairs:
+                if not (ema_t.is_floating_point() or ema_t.is_complex()):
+                    ema_t.copy_(ema_t * self.decay + t * (1.0 - self.decay))
         if not self.use_buffers:
             for ema_b, b in zip(self.module.buffers(), model.buffers()):
                 ema_b.copy_(b.detach().to(ema_b.device))

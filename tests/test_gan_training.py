@@ -40,7 +40,7 @@ SWITCHES = [dict(), dict(loss="minimax"), dict(loss="least_squares"), dict(loss=
             dict(g_batchnorm=True), dict(activation="leaky_relu"), dict(label_smoothing=0.1), dict(soft=True),
             dict(label_flip=0.05), dict(optimizer_d="sgd"), dict(instance_noise=0.1, g_noise=0.05), dict(d_steps=2),
             dict(lr_d=2e-3, lr_g=5e-4), dict(spectral_norm=True), dict(pack=4),
-            dict(lr_decay="cosine", decay_start=0.5)]
+            dict(lr_decay="cosine", decay_start=0.5), dict(ema_decay=0.9)]
 
 
 @pytest.mark.parametrize("kw", SWITCHES, ids=[",".join(k) or "plain" for k in SWITCHES])
@@ -90,6 +90,36 @@ def test_lr_decay_scales_the_last_update_of_both_players():
     assert decayed / plain == pytest.approx(0.5, abs=0.1)
 
 
+def test_ema_of_g_is_the_closed_form_average_and_leaves_training_alone():
+    def run(steps, **kw):
+        return training.train_gan("ring", steps=steps, batch_size=16, sample_every=1, n_samples=50, **kw)
+    theta_1 = [p.detach().clone() for p in run(1).generator.parameters()]
+    plain, averaged = run(2), run(2, ema_decay=0.7)
+    assert plain.generator_ema is None and averaged.generator_ema is not None
+    # training goes on with the raw weights: same losses, same trained generator
+    assert np.array_equal(plain.d_loss, averaged.d_loss) and np.array_equal(plain.g_loss, averaged.g_loss)
+    for raw, same, first, ema in zip(plain.generator.parameters(), averaged.generator.parameters(),
+                                     theta_1, averaged.generator_ema.parameters()):
+        assert torch.equal(raw, same)
+        # the first update copies theta_1; the second folds in theta_2 with weight 1 - decay
+        torch.testing.assert_close(ema, 0.7 * first + 0.3 * raw, rtol=0, atol=1e-7)
+    # samples come from the average, at the fixed latent codes the run returns
+    torch.testing.assert_close(averaged.samples[1], plain.samples[1], rtol=0, atol=0)
+    with torch.no_grad():
+        torch.testing.assert_close(averaged.final_samples, averaged.generator_ema(averaged.z), rtol=0, atol=0)
+        torch.testing.assert_close(plain.final_samples, plain.generator(plain.z), rtol=0, atol=0)
+    assert not torch.equal(averaged.final_samples, plain.final_samples)
+
+
+def test_multi_tensor_adam_gives_the_single_tensor_run_bit_for_bit(monkeypatch):
+    kw = dict(steps=40, batch_size=32, sample_every=40, n_samples=100, pack=2, betas=(0.0, 0.9), lr_decay="cosine")
+    fast = training.train_gan("grid", **kw)
+    monkeypatch.setattr(training, "_optimizer", lambda kind, params, lr, betas: torch.optim.Adam(
+        params, lr=lr, betas=betas, foreach=False))
+    slow = training.train_gan("grid", **kw)
+    assert np.array_equal(fast.d_loss, slow.d_loss) and torch.equal(fast.final_samples, slow.final_samples)
+
+
 @pytest.mark.parametrize("kw, match", [
     (dict(loss="vanilla"), "loss"), (dict(lr_d=-1e-3), "lr_d"), (dict(lr_g=0.0), "lr_g"),
     (dict(pack=3), "pack must divide"), (dict(steps=0), "steps"), (dict(batch_size=2.0), "batch_size"),
@@ -99,6 +129,7 @@ def test_lr_decay_scales_the_last_update_of_both_players():
     (dict(d_steps=0), "d_steps"), (dict(data="moons"), "data"),
     (dict(lr_decay="step"), "lr_decay"), (dict(decay_start=1.0), "decay_start"),
     (dict(decay_start=-0.1), "decay_start"), (dict(decay_start="half"), "decay_start"),
+    (dict(ema_decay=1.0), "ema_decay"), (dict(ema_decay=-0.5), "ema_decay"), (dict(ema_decay="0.99"), "ema_decay"),
 ])
 def test_train_gan_rejects_bad_configurations(kw, match):
     kw = {"data": "ring", **kw}
