@@ -118,12 +118,13 @@ def main(argv=None) -> None:
               "raw_modes", "raw_high_quality", "raw_reverse_kl"]
     writer = csv.DictWriter(out, fieldnames=fields)
     writer.writeheader()
-    sample_writer = None
+    sample_writer, sample_file = None, None
     if args.samples:
         chosen = [name for name in configs if args.only is None or args.only in name]
         if len(chosen) != 1 or len(datasets) != 1:
             parser.error(f"--samples needs --only naming one configuration and --dataset, got {chosen} on {datasets}")
-        sample_writer = csv.writer(open(args.samples, "w", newline=""))
+        sample_file = open(args.samples, "w", newline="")
+        sample_writer = csv.writer(sample_file)
         sample_writer.writerow(["seed", "weights", "x", "y"])
     start = time.time()
     for dataset in datasets:
@@ -139,6 +140,9 @@ def main(argv=None) -> None:
                 writer.writerow({"config": name, "dataset": dataset, "seed": seed, "steps": steps, **row})
                 out.flush()
                 print(f"{time.time() - start:7.0f}s {dataset} {name} seed {seed}: {row}", file=sys.stderr)
+    for handle in (sample_file, out if out is not sys.stdout else None):
+        if handle is not None:
+            handle.close()
 
 
 if __name__ == "__main__":
