@@ -151,13 +151,15 @@ def _ei_cases():
     std = torch.rand(20, generator=g, dtype=torch.float64) + 0.05
     std0 = std.clone()
     std0[::4] = 0.0
+    mean0 = mean.clone()
+    mean0[0] = 0.1  # exactly at best: 0 / 0 for a naive z
     far = torch.tensor([-50.0, -3.0, 3.0, 50.0], dtype=torch.float64)
     out = []
     for d, m, s, best, xi, hint in [
         ("20 candidates, best=0.1 (minimization)", mean, std, 0.1, 0.0,
          "Expected improvement for minimization: the improvement is best - xi - Y, positive when Y is below best."),
         ("xi=0.2 asks for a larger improvement", mean, std, 0.1, 0.2, None),
-        ("some std = 0: the improvement is then certain, max(best - xi - mean, 0)", mean, std0, 0.1, 0.0,
+        ("some std = 0: the improvement is then certain, max(best - xi - mean, 0)", mean0, std0, 0.1, 0.0,
          "Where std = 0, Y is the mean itself: EI = max(best - xi - mean, 0), with no division by zero."),
         ("means far below and far above best", far, torch.full((4,), 0.5, dtype=torch.float64), 0.0, 0.0,
          "EI is never negative and tends to best - mean far below best.")]:

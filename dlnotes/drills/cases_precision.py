@@ -47,7 +47,8 @@ def _bf16_cases():
     normal = torch.randn(1000, generator=g) * torch.logspace(-8, 8, 1000).float()
     ties_upper = torch.randint(0x3F00, 0x4100, (200,), generator=g)
     ties = _bits(((ties_upper << 16) | 0x8000).tolist())
-    special = torch.tensor([float("inf"), float("-inf"), float("nan"), 0.0, -0.0, 1.0, -2.5])
+    special = torch.cat([torch.tensor([float("inf"), float("-inf"), float("nan"), 0.0, -0.0, 1.0, -2.5]),
+                         _bits([0x7FFFFFFF, 0xFFC00001])])  # NaNs with full payloads
     top = torch.tensor([3.4028234663852886e38, -3.4028234663852886e38, 3.3895313892515355e38, 3.39e38, 65504.0])
     tiny = _bits([0x00000001, 0x00008000, 0x00018000, 0x007FFFFF, 0x80000001, 0x00800000])
     for d, x, hint in [
