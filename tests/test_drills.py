@@ -100,6 +100,11 @@ def test_list_names_every_drill_with_chapter_difficulty_and_questions():
     assert sorted(table["name"]) == sorted(NAMES)
     assert table["chapter"].is_monotonic_increasing
     assert set(table["difficulty"]) <= {"easy", "medium", "hard"}
+    assert len(drills.list(chapters=[2])) == sum(d.chapter == 2 for d in drills.DRILLS.values())
+    assert "batch_norm_train(x, weight, bias, running_mean, running_var, momentum=0.1, eps=1e-5)" in str(table)
+    assert "<table" in table._repr_html_() and all(isinstance(row, dict) for row in table)
+    with pytest.raises(ValueError, match="chapters must be chapter numbers"):
+        drills.list(chapters=[11])
 
 
 # ----------------------------------------------------------------- what must pass

@@ -40,7 +40,7 @@ def _unknown(names) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "list":
-        print(list_drills().to_string(index=False))
+        print(list_drills())
         return 0
     if args.command == "stubs":
         if _unknown(args.names):

@@ -147,14 +147,55 @@ def _inputs(drill: Drill, trial: Trial) -> str:
     return "; ".join(parts) or "(none)"
 
 
-def list_drills():
-    """Every drill: name, signature, chapter, difficulty and the question-bank entries it answers.
+class DrillList:
+    """The table :func:`list_drills` returns: HTML in a notebook, text in a terminal, rows as dicts.
 
-    Returns a ``pandas.DataFrame`` (a table in a notebook, text in a terminal).
+    ``frame`` is the ``pandas.DataFrame``; ``table["name"]`` is a column.
     """
+
+    def __init__(self, frame):
+        self.frame = frame
+
+    @property
+    def columns(self) -> list[str]:
+        return [str(c) for c in self.frame.columns]
+
+    def __getitem__(self, column):
+        return self.frame[column]
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __iter__(self):
+        return iter(self.frame.to_dict("records"))
+
+    def _repr_html_(self) -> str:
+        import pandas as pd
+
+        with pd.option_context("display.max_colwidth", None):
+            return self.frame.to_html(index=False)
+
+    def __str__(self) -> str:
+        import pandas as pd
+
+        with pd.option_context("display.max_colwidth", None, "display.width", 250):
+            return self.frame.to_string(index=False)
+
+    __repr__ = __str__
+
+
+def list_drills(chapters=None) -> DrillList:
+    """Every drill (or those of ``chapters``, an int or a list of ints): name, chapter,
+    difficulty, the question-bank entries it answers, and its signature."""
     import pandas as pd
 
+    if chapters is not None:
+        chapters = [chapters] if isinstance(chapters, int) else list(chapters)
+        if not all(isinstance(c, int) and not isinstance(c, bool) and 1 <= c <= 10 for c in chapters):
+            raise ValueError(f"chapters must be chapter numbers from 1 to 10, got {chapters!r}")
+    order = {name: i for i, name in enumerate(DRILLS)}
     rows = [{"name": d.name, "chapter": d.chapter, "difficulty": d.difficulty,
              "questions": ", ".join(d.questions), "signature": d.signature}
-            for d in sorted(DRILLS.values(), key=lambda d: (d.chapter, list(DRILLS).index(d.name)))]
-    return pd.DataFrame(rows, columns=["name", "chapter", "difficulty", "questions", "signature"])
+            for d in sorted(DRILLS.values(), key=lambda d: (d.chapter, order[d.name]))
+            if chapters is None or d.chapter in chapters]
+    return DrillList(pd.DataFrame(rows, columns=["name", "chapter", "difficulty", "questions", "signature"]))
