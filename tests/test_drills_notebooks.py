@@ -46,9 +46,9 @@ def test_every_drill_is_in_exactly_one_notebook_with_a_stub_and_a_check():
                 assert "raise NotImplementedError" in src
                 check = cells[i + 1]
                 assert f'drills.check("{name}", {name})' in "".join(check["source"])
-                text = "".join(o["data"]["text/plain"] for o in check["outputs"] if "data" in o)
+                text = "".join("".join(o["data"]["text/plain"]) for o in check["outputs"] if "data" in o)
                 assert text.startswith(f"{name}: not attempted"), f"{stem}: the stored check of {name} says {text[:60]!r}"
-                assert "<div" in "".join(o["data"].get("text/html", "") for o in check["outputs"] if "data" in o)
+                assert "<div" in "".join("".join(o["data"].get("text/html", "")) for o in check["outputs"] if "data" in o)
                 seen.append(name)
     assert sorted(seen) == sorted(drills.DRILLS)
 
