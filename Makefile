@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NBVAL  := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
 
-.PHONY: book test unit nbval site execute bench clean
+.PHONY: book test unit nbval site execute lab bench clean
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,7 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 book: $(STAMP)
 	rm -rf _build/html _build/.doctrees
 	$(BIN)/python book/_ext/claims.py --check   # book/claims.md must match the chapters' tables
+	$(BIN)/python book/_ext/flashcards.py       # the question bank as an Anki deck and a CSV (book/flashcards/)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 ## make test: unit tests, nbval over every notebook, then the built site in a headless browser
@@ -37,6 +38,10 @@ site: book
 ## make execute NB=notebooks/07_gradients.ipynb: re-run one notebook and store its outputs
 execute: $(STAMP)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 $(NB)
+
+## make lab: open the book's notebooks (chapters and drills) in JupyterLab
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR)/notebooks
 
 ## make bench: wall time of every notebook
 bench: $(STAMP)
