@@ -534,6 +534,7 @@ def _(n_samples, batch_size, drop_last=False):
 @wrong("expected_improvement", "maximization-sign", "20 candidates", "minimization")
 def _(mean, std, best, xi=0.0):
     from scipy.stats import norm
+    mean, std = np.asarray(mean), np.asarray(std)
     gap = mean - best - xi
     return torch.as_tensor(gap * norm.cdf(gap / std) + std * norm.pdf(gap / std))
 
@@ -541,6 +542,7 @@ def _(mean, std, best, xi=0.0):
 @wrong("expected_improvement", "divides-by-zero-std", "std = 0", "no division by zero")
 def _(mean, std, best, xi=0.0):
     from scipy.stats import norm
+    mean, std = np.asarray(mean), np.asarray(std)
     gap = best - xi - mean
     with np.errstate(divide="ignore", invalid="ignore"):
         return torch.as_tensor(gap * norm.cdf(gap / std) + std * norm.pdf(gap / std))
@@ -549,6 +551,7 @@ def _(mean, std, best, xi=0.0):
 @wrong("expected_improvement", "forgets-the-exploration-term", "20 candidates", "differs")
 def _(mean, std, best, xi=0.0):
     from scipy.stats import norm
+    mean, std = np.asarray(mean), np.asarray(std)
     gap = best - xi - mean
     return torch.as_tensor(gap * norm.cdf(gap / std)).clamp_min(0)
 

@@ -26,6 +26,19 @@ def randn(g, *shape, dtype=torch.float64, scale=1.0):
     return torch.randn(*shape, generator=g, dtype=dtype) * scale
 
 
+def randint(g, low: int, high: int) -> int:
+    """An int in [low, high]."""
+    return int(torch.randint(low, high + 1, (1,), generator=g))
+
+
+def random_shape(g, min_dim: int = 1, max_dim: int = 4, low: int = 1, high: int = 6) -> tuple[int, ...]:
+    return tuple(randint(g, low, high) for _ in range(randint(g, min_dim, max_dim)))
+
+
+def random_dtype(g) -> torch.dtype:
+    return (torch.float32, torch.float64)[randint(g, 0, 1)]
+
+
 # --------------------------------------------------------------------------- softmax
 def _softmax_cases():
     g = gen(0)
@@ -39,6 +52,11 @@ def _softmax_cases():
              ("logits of 1000 (float32)", big, 1),
              ("rows at -1000 and at +1000 in one batch", mixed, 1),
              ("one entry along dim: all ones", randn(g, 3, 1), 1)]
+    r = gen(100)
+    for _ in range(3):
+        shape, dtype = random_shape(r), random_dtype(r)
+        dim = randint(r, -len(shape), len(shape) - 1)
+        cases.append((f"random shape {shape}, {str(dtype)[6:]}, dim={dim}", randn(r, *shape, dtype=dtype, scale=3.0), dim))
     hint_big = "Numerical stability: softmax does not change when a constant is subtracted from every logit of a row."
     return [Trial(d, (x, dim), expected=torch.softmax(x, dim),
                   hint=hint_big if "1000" in d else None) for d, x, dim in cases]
@@ -69,6 +87,11 @@ def _ce_cases():
     z = randn(g, 16, 4)
     t = torch.full((16,), 3)
     out.append(Trial("every target is the last class", (z, t), expected=F.cross_entropy(z, t)))
+    r = gen(101)
+    for _ in range(2):
+        n, c, dtype = randint(r, 1, 12), randint(r, 2, 9), random_dtype(r)
+        z, t = randn(r, n, c, dtype=dtype, scale=4.0), torch.randint(0, c, (n,), generator=r)
+        out.append(Trial(f"random (N, C) = ({n}, {c}), {str(dtype)[6:]}", (z, t), expected=F.cross_entropy(z, t)))
     return out
 
 

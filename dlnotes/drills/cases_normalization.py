@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from .. import norm
 from . import solutions as S
-from .cases_gradients import gen, randn
+from .cases_gradients import gen, randint, randn, random_dtype, random_shape
 from .catalogue import Drill, register
 from .grading import Trial
 
@@ -49,6 +49,16 @@ def _bn_cases():
                     "stores the unbiased one (times m / (m - 1)).")
         out.append(Trial(d, (x, w, b, rm, rv), {"momentum": momentum, "eps": eps},
                          expected=_bn_reference(x, w, b, rm, rv, momentum, eps), hint=hint, section=section))
+    r = gen(110)
+    for _ in range(2):
+        shape = (randint(r, 2, 6), randint(r, 1, 4), *random_shape(r, 0, 2, 1, 4))
+        dtype, momentum = random_dtype(r), round(float(torch.rand(1, generator=r)), 2)
+        x = randn(r, *shape, dtype=dtype, scale=2.0) - 0.5
+        c = shape[1]
+        w, b = randn(r, c, dtype=dtype) + 1, randn(r, c, dtype=dtype)
+        rm, rv = randn(r, c, dtype=dtype), randn(r, c, dtype=dtype).abs() + 0.5
+        out.append(Trial(f"random shape {shape}, {str(dtype)[6:]}, momentum={momentum}", (x, w, b, rm, rv),
+                         {"momentum": momentum, "eps": 1e-5}, expected=_bn_reference(x, w, b, rm, rv, momentum, 1e-5)))
     return out
 
 
@@ -77,6 +87,14 @@ def _ln_cases():
         w, b = randn(g, *tail, dtype=dtype) + 1, randn(g, *tail, dtype=dtype)
         hint = "normalized_shape names the trailing axes to normalize over, all of them together." if "two axes" in d else None
         out.append(Trial(d, (x, ns, w, b), expected=F.layer_norm(x, tail, w, b, 1e-5), hint=hint))
+    r = gen(111)
+    for _ in range(2):
+        shape, dtype = random_shape(r, 2, 4, 2, 6), random_dtype(r)
+        tail = shape[len(shape) - randint(r, 1, 2):]
+        x = randn(r, *shape, dtype=dtype, scale=2.0)
+        w, b = randn(r, *tail, dtype=dtype) + 1, randn(r, *tail, dtype=dtype)
+        out.append(Trial(f"random shape {shape}, {str(dtype)[6:]}, normalized_shape={tail}", (x, tail, w, b),
+                         expected=F.layer_norm(x, tail, w, b, 1e-5)))
     return out
 
 

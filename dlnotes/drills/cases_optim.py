@@ -7,7 +7,7 @@ import torch
 from .. import schedules
 from ..optim import SGD, Adam, AdamW, RMSprop, ewa
 from . import solutions as S
-from .cases_gradients import gen, randn
+from .cases_gradients import gen, randn, random_dtype, random_shape
 from .catalogue import Drill, register
 from .grading import Trial, compare
 
@@ -69,6 +69,10 @@ def _adam_family_cases(torch_class, defaults, decay_note):
          {"lr": 1e-2, "betas": (0.8, 0.99)}, 7, None),
         ("float32 parameter (3, 4), 5 steps", (3, 4), torch.float32, 5, 1.0, {"lr": 1e-3}, None, None),
     ]
+    r = gen(120)
+    shape, dtype = random_shape(r, 1, 3), random_dtype(r)
+    settings.append((f"random shape {shape}, {str(dtype)[6:]}, 3 steps, betas=(0.5, 0.9)", shape, dtype, 3, 1.0,
+                     {"lr": 5e-2, "betas": (0.5, 0.9)}, None, None))
     for d, shape, dtype, n, scale, hyper, start, flag in settings:
         p0 = randn(g, *shape, dtype=dtype)
         grads = [randn(g, *shape, dtype=dtype, scale=scale) for _ in range(n)]

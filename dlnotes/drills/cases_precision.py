@@ -5,7 +5,7 @@ import torch
 
 from ..precision import GradScaler, round_to
 from . import solutions as S
-from .cases_gradients import gen
+from .cases_gradients import gen, random_shape
 from .catalogue import Drill, register
 from .grading import Trial, compare, describe
 
@@ -59,7 +59,9 @@ def _bf16_cases():
         ("near float32's maximum: some values round up to inf", top, "bf16's largest finite value is about 3.3895e38; "
                                                                      "float32 values above the halfway point round to inf."),
         ("subnormal float32 values", tiny, None),
-        ("a (3, 4) tensor", torch.randn(3, 4, generator=g), None)]:
+        ("a (3, 4) tensor", torch.randn(3, 4, generator=g), None),
+        (f"random shape {random_shape(gen(130))}, magnitudes 1e-30 to 1e30", torch.randn(random_shape(gen(130)), generator=g)
+         * 10.0 ** (torch.rand(random_shape(gen(130)), generator=g) * 60 - 30), None)]:
         out.append(Trial(d, (x,), judge=_bits_judge(x.to(torch.bfloat16).float()), hint=hint))
     return out
 

@@ -24,6 +24,7 @@ from ..precision import round_to
 
 # --------------------------------------------------------------------- activations and losses
 def softmax(x, dim):
+    """Max-shifted softmax, :func:`dlnotes.activations.softmax`. Matches: ``torch.softmax(x, dim)``."""
     return activations.softmax(x, dim)
 
 
@@ -37,6 +38,7 @@ def cross_entropy(logits, target):
 
 
 def dropout(x, p, training):
+    """Inverted dropout, :class:`dlnotes.regularization.Dropout`; zeros at ``p = 1``. Matches: ``F.dropout(x, p, training)`` in distribution."""
     if not training or p == 0:
         return x
     if p == 1:
@@ -46,6 +48,10 @@ def dropout(x, p, training):
 
 # --------------------------------------------------------------------- normalization
 def batch_norm_train(x, weight, bias, running_mean, running_var, momentum=0.1, eps=1e-5):
+    """One training step of :class:`dlnotes.norm.BatchNorm` on copies of the buffers.
+
+    Matches: ``F.batch_norm(x, running_mean, running_var, weight, bias, training=True, momentum=momentum, eps=eps)``.
+    """
     bn = norm.BatchNorm(x.shape[1], eps=eps, momentum=momentum, dtype=x.dtype)
     with torch.no_grad():
         bn.weight.copy_(weight), bn.bias.copy_(bias)
@@ -55,6 +61,7 @@ def batch_norm_train(x, weight, bias, running_mean, running_var, momentum=0.1, e
 
 
 def layer_norm(x, normalized_shape, weight, bias, eps=1e-5):
+    """:class:`dlnotes.norm.LayerNorm` with the given affine parameters. Matches: ``F.layer_norm``."""
     ln = norm.LayerNorm(normalized_shape, eps=eps, dtype=x.dtype)
     with torch.no_grad():
         ln.weight.copy_(weight), ln.bias.copy_(bias)
@@ -62,6 +69,7 @@ def layer_norm(x, normalized_shape, weight, bias, eps=1e-5):
 
 
 def group_norm(x, num_groups, weight, bias, eps=1e-5):
+    """:class:`dlnotes.norm.GroupNorm` with the given affine parameters. Matches: ``F.group_norm``."""
     gn = norm.GroupNorm(num_groups, x.shape[1], eps=eps, dtype=x.dtype)
     with torch.no_grad():
         gn.weight.copy_(weight), gn.bias.copy_(bias)
@@ -89,30 +97,41 @@ def _one_step(opt_class, param, grad, state: dict, **hyper):
 
 
 def adam_step(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    """One step of :class:`dlnotes.optim.Adam` from the given state (``step`` counts from 1).
+
+    Matches: ``torch.optim.Adam(..., foreach=False).step()``.
+    """
     state = {"step": torch.tensor(float(step - 1)), "exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq}
     p, s = _one_step(Adam, param, grad, state, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
     return p, s["exp_avg"], s["exp_avg_sq"]
 
 
 def adamw_step(param, grad, exp_avg, exp_avg_sq, step, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+    """One step of :class:`dlnotes.optim.AdamW` from the given state. Matches: ``torch.optim.AdamW(...).step()``."""
     state = {"step": torch.tensor(float(step - 1)), "exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq}
     p, s = _one_step(AdamW, param, grad, state, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
     return p, s["exp_avg"], s["exp_avg_sq"]
 
 
 def sgd_momentum_step(param, grad, buf, lr, momentum, nesterov=False):
+    """One step of :class:`dlnotes.optim.SGD` with momentum (``buf=None`` on the first step).
+
+    Matches: ``torch.optim.SGD(..., momentum=momentum, nesterov=nesterov).step()``.
+    """
     state = {} if buf is None else {"momentum_buffer": buf}
     p, s = _one_step(SGD, param, grad, state, lr=lr, momentum=momentum, nesterov=nesterov)
     return p, s["momentum_buffer"]
 
 
 def rmsprop_step(param, grad, square_avg, lr=1e-2, alpha=0.99, eps=1e-8):
+    """One step of :class:`dlnotes.optim.RMSprop` (no momentum, not centered). Matches: ``torch.optim.RMSprop``."""
     state = {"step": torch.tensor(0.0), "square_avg": square_avg}
     p, s = _one_step(RMSprop, param, grad, state, lr=lr, alpha=alpha, eps=eps)
     return p, s["square_avg"]
 
 
 def ema_bias_corrected(xs, beta):
+    """The bias-corrected EWA of :func:`dlnotes.optim.ewa`. Matches: ``DataFrame(xs).ewm(alpha=1 - beta, adjust=True).mean()``."""
     return ewa(xs, beta, bias_correction=True).to(xs.dtype)
 
 
@@ -134,25 +153,30 @@ def cosine_warmup_lr(step, base_lr, warmup_steps, total_steps, min_lr=0.0):
 
 
 def step_decay_lr(step, base_lr, step_size, gamma=0.1):
+    """Step decay, :func:`dlnotes.schedules.step_lr`. Matches: ``StepLR(opt, step_size, gamma)``."""
     return schedules.step_lr(step, base_lr, step_size, gamma)
 
 
 # --------------------------------------------------------------------- metrics
 def roc_auc(y_true, y_score):
+    """Trapezoidal AUC in integer counts, :func:`dlnotes.metrics.roc_auc`. Matches: ``roc_auc_score``."""
     return metrics.roc_auc(y_true, y_score)
 
 
 def f1_at_threshold(y_true, y_score, threshold=0.5):
+    """F1 of ``y_score >= threshold``, :func:`dlnotes.metrics.precision_recall_f1`. Matches: ``f1_score(..., zero_division=0)``."""
     y_pred = (torch.as_tensor(y_score) >= threshold).long()
     return metrics.precision_recall_f1(y_true, y_pred, average="binary", zero_division=0.0)[2]
 
 
 def gauc(y_true, y_score, groups):
+    """Impressions-weighted group AUC, :func:`dlnotes.metrics.group_auc`."""
     return metrics.group_auc(y_true, y_score, groups, weighting="impressions")
 
 
 # --------------------------------------------------------------------- gradients and init
 def numerical_gradient(f, x, eps=1e-6):
+    """Central differences, :func:`dlnotes.gradients.numerical_gradient`."""
     return _numerical_gradient(f, x, eps)
 
 
@@ -165,27 +189,32 @@ def _holding(grads):
 
 
 def clip_grad_norm(grads, max_norm):
+    """Global-norm clipping of copies, :func:`dlnotes.diagnostics.clip_grad_norm`. Matches: ``clip_grad_norm_``."""
     params = _holding(grads)
     total_norm = diagnostics.clip_grad_norm(params, max_norm)
     return [p.grad for p in params], total_norm
 
 
 def clip_grad_value(grads, clip_value):
+    """Value clipping of copies, :func:`dlnotes.diagnostics.clip_grad_value`. Matches: ``clip_grad_value_``."""
     params = _holding(grads)
     diagnostics.clip_grad_value(params, clip_value)
     return [p.grad for p in params]
 
 
 def xavier_uniform(shape, gain=1.0):
+    """A new tensor filled by :func:`dlnotes.init.xavier_uniform_`. Matches: ``nn.init.xavier_uniform_`` in distribution."""
     return init.xavier_uniform_(torch.empty(shape), gain=gain)
 
 
 def kaiming_normal(shape, mode="fan_in"):
+    """A new tensor filled by :func:`dlnotes.init.kaiming_normal_` for ReLU. Matches: ``nn.init.kaiming_normal_``."""
     return init.kaiming_normal_(torch.empty(shape), mode=mode, nonlinearity="relu")
 
 
 # --------------------------------------------------------------------- GAN
 def gan_losses(real_logits, fake_logits):
+    """The non-saturating losses of :mod:`dlnotes.gan.losses`. Matches: ``F.binary_cross_entropy_with_logits``."""
     d_loss = losses.discriminator_loss(real_logits, fake_logits, loss="nonsaturating")
     return d_loss, losses.generator_loss(fake_logits, loss="nonsaturating")
 
@@ -202,24 +231,29 @@ def gradient_penalty(critic, real, fake, eps):
 
 
 def power_iteration(W, v, n_power_iterations=1, eps=1e-12):
+    """Power iteration from ``v``, :func:`dlnotes.gan.spectral.power_iteration`."""
     return spectral.power_iteration(W, v, n_power_iterations, eps)
 
 
 # --------------------------------------------------------------------- model selection, search
 def kfold_splits(n, k):
+    """Unshuffled folds, :func:`dlnotes.selection.kfold_indices`. Matches: ``KFold(n_splits=k).split``."""
     return selection.kfold_indices(n, k)
 
 
 def iterations_per_epoch(n_samples, batch_size, drop_last=False):
+    """Updates per epoch, :func:`dlnotes.hparams.digits.iterations_per_epoch`. Matches: ``len(DataLoader(...))``."""
     return _iterations_per_epoch(n_samples, batch_size, drop_last)
 
 
 def expected_improvement(mean, std, best, xi=0.0):
+    """Expected improvement (minimization), :func:`dlnotes.hparams.gp.expected_improvement`."""
     return _expected_improvement(mean, std, best, xi).to(torch.as_tensor(mean).dtype)
 
 
 # --------------------------------------------------------------------- precision
 def bf16_round(x):
+    """Round to bf16 through the bits, :func:`dlnotes.precision.round_to`. Matches: ``x.to(torch.bfloat16).float()``."""
     return round_to(x, "bf16")
 
 
