@@ -105,6 +105,7 @@ RUN = r"""async ({index, source}) => {
     await panel.sessionContext.ready;
     const nb = panel.content;
     const cell = nb.widgets[index];
+    const before = cell.model.executionCount;
     if (source !== null) cell.model.sharedModel.setSource(source);
     nb.activeCellIndex = index;
     await app.commands.execute('notebook:run-cell');
@@ -112,7 +113,7 @@ RUN = r"""async ({index, source}) => {
     while (Date.now() - start < 120000) {   // wait for the output to arrive
         const count = cell.model.executionCount;
         const text = cell.node.querySelector('.jp-OutputArea') ? cell.node.querySelector('.jp-OutputArea').innerText : '';
-        if (count !== null && panel.sessionContext.session.kernel.status === 'idle') return {count, text};
+        if (count !== null && count !== before && panel.sessionContext.session.kernel.status === 'idle') return {count, text};
         await new Promise(r => setTimeout(r, 200));
     }
     return {count: null, text: 'timed out'};
