@@ -47,8 +47,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: no drill named {', '.join(_unknown(args.names))}; see `python -m dlnotes.drills list`", file=sys.stderr)
             return 2
         names = args.names or list(DRILLS)
-        print("\n\n".join(f"# {DRILLS[n].reference and 'graded against ' + DRILLS[n].reference}\n{DRILLS[n].stub()}"
-                          for n in names))
+        print('"""Drills of dlnotes: fill in each function, then run\n'
+              '    python -m dlnotes.drills check THIS_FILE.py\n"""\nimport numpy as np\nimport torch\n\n')
+        print("\n\n".join(f"# graded against {DRILLS[n].reference}\n{DRILLS[n].stub()}" for n in names))
         return 0
     if not args.file.is_file():
         print(f"error: no file {args.file}", file=sys.stderr)

@@ -292,7 +292,7 @@ def _kaiming_cases():
 
         def check(w, sigma=sigma):
             n, std = w.numel(), float(w.std())
-            if abs(std / sigma - 1) > 0.03:
+            if abs(std / sigma - 1) > 0.05:  # the standard error of std is about 0.6% here
                 return f"standard deviation {std:.4g}, expected {sigma:.4g}"
             if abs(float(w.mean())) > 6 * sigma / math.sqrt(n):
                 return f"mean {float(w.mean()):.3g}, expected 0"
