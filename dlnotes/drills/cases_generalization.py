@@ -60,9 +60,9 @@ def _dropout_cases():
         Trial("p=1 in training: every entry dropped, zeros (no NaN)", (small, 1.0, True), expected=torch.zeros_like(small),
               hint="p = 1 drops everything; return zeros rather than dividing 0 by 1 - p = 0."),
         Trial("p=0.3 on 200,000 float32 entries: drop fraction, survivors x / (1 - p), independence",
-              run=_dropout_judge(x2, 0.3), inputs=f"x={describe(x2)}, p=0.3, training=True"),
+              run=_dropout_judge(x2, 0.3), inputs=f"x={describe(x2)}; p=0.3; training=True"),
         Trial("p=0.8, float64 (20, 4, 25, 25): p is the probability of dropping",
-              run=_dropout_judge(x4, 0.8), inputs=f"x={describe(x4)}, p=0.8, training=True",
+              run=_dropout_judge(x4, 0.8), inputs=f"x={describe(x4)}; p=0.8; training=True",
               hint="p is the drop probability: keep each entry with probability 1 - p."),
     ]
 
@@ -99,7 +99,7 @@ def _kfold_run(n, k):
 
 
 def _kfold_cases():
-    return [Trial(f"n={n}, k={k}" + note, run=_kfold_run(n, k), inputs=f"n={n}, k={k}", hint=hint)
+    return [Trial(f"n={n}, k={k}" + note, run=_kfold_run(n, k), inputs=f"n={n}; k={k}", hint=hint)
             for n, k, note, hint in [(10, 5, "", None),
                                      (10, 3, ": the first n % k folds get one extra sample", "Folds differ in size by at most one, "
                                       "and the larger ones come first (sizes 4, 3, 3 for n=10, k=3)."),

@@ -269,7 +269,7 @@ def _xavier_cases():
 
         out.append(Trial(f"shape {shape}, gain={gain:.4g} (fan_in={fan_in}, fan_out={fan_out})",
                          run=lambda call, shape=shape, gain=gain, check=check: _random_draws(call, (shape, gain), check),
-                         inputs=f"shape={shape}, gain={gain:.4g}"))
+                         inputs=f"shape={shape}; gain={gain:.4g}"))
     return out
 
 
@@ -303,7 +303,7 @@ def _kaiming_cases():
 
         out.append(Trial(f"shape {shape}, mode={mode!r} (fan_in={fan_in}, fan_out={fan_out})",
                          run=lambda call, shape=shape, mode=mode, check=check: _random_draws(call, (shape, mode), check),
-                         inputs=f"shape={shape}, mode={mode!r}"))
+                         inputs=f"shape={shape}; mode={mode!r}"))
     return out
 
 

@@ -268,7 +268,7 @@ def _cosine_cases():
         steps = list(steps)
         exp = _cosine_reference(steps, base, W, T, min_lr)
         out.append(Trial(d, run=lambda call, s=steps, a=(base, W, T, min_lr), e=exp: _steps(call, a, s, e), hint=hint,
-                         inputs=f"base_lr={base}, warmup_steps={W}, total_steps={T}, min_lr={min_lr}, steps {steps[0]}..{steps[-1]}",
+                         inputs=f"base_lr={base}; warmup_steps={W}; total_steps={T}; min_lr={min_lr}; steps {steps[0]}..{steps[-1]}",
                          section=WARMUP if "warm-up" in d else None))
     return out
 
@@ -290,7 +290,7 @@ def _step_decay_cases():
                                     ("step_size=1: decay after every step", 6, 2.0, 1, 0.9)]:
         exp = schedules.torch_lrs(lambda opt, s=size, g=gamma: torch.optim.lr_scheduler.StepLR(opt, s, g), n, lr=base)
         out.append(Trial(d, run=lambda call, n=n, a=(base, size, gamma), e=exp: _steps(call, a, range(n), e),
-                         inputs=f"base_lr={base}, step_size={size}, gamma={gamma}, steps 0..{n - 1}",
+                         inputs=f"base_lr={base}; step_size={size}; gamma={gamma}; steps 0..{n - 1}",
                          hint="Step decay multiplies by gamma once per completed block of step_size steps: "
                               "the exponent is floor(step / step_size)."))
     return out
