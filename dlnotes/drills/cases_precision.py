@@ -54,7 +54,8 @@ def _bf16_cases():
     for d, x, hint in [
         ("1,000 values from 1e-8 to 1e8", normal, None),
         ("exact ties (the dropped half is 0x8000): round to even", ties,
-         "Round to nearest, ties to even: add 0x7FFF plus the lowest kept bit before truncating."),
+         "Round to nearest, ties to even: when the 16 bits dropped are exactly 0x8000 (half way), "
+         "the result must be the neighbour whose last kept bit is 0."),
         ("inf, -inf, NaN, +0, -0", special, "inf, -inf and NaN must come through as themselves; a NaN must stay a NaN."),
         ("near float32's maximum: some values round up to inf", top, "bf16's largest finite value is about 3.3895e38; "
                                                                      "float32 values above the halfway point round to inf."),
