@@ -489,18 +489,18 @@ def _(real_logits, fake_logits):
 
 
 def _gp(critic, real, fake, eps, how):
-    a, b = (fake, real) if how == "reversed" else (real, fake)
+    a, b = (fake, real) if how == "reversed-interpolation" else (real, fake)
     x_hat = (eps * a + (1 - eps) * b).requires_grad_(True)
-    (g,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=how != "no-graph")
-    if how == "batch-norm":
+    (g,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=how != "no-create-graph")
+    if how == "norm-over-the-batch":
         return (g.norm() - 1) ** 2
-    if how == "dim1":
+    if how == "norm-over-dim-1-only":
         return ((g.norm(dim=1) - 1) ** 2).mean()
     return ((g.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
-for _how, _case, _says in [("batch-norm", "(8, 3) samples", "penalty"), ("no-graph", "(8, 3) samples", "create_graph=True"),
-                           ("dim1", "images", "per sample"), ("reversed", "eps = 1, 0, 1, 0", "one eps per sample")]:
+for _how, _case, _says in [("norm-over-the-batch", "(8, 3) samples", "penalty"), ("no-create-graph", "(8, 3) samples", "create_graph=True"),
+                           ("norm-over-dim-1-only", "images", "per sample"), ("reversed-interpolation", "eps = 1, 0, 1, 0", "one eps per sample")]:
     wrong("gradient_penalty", _how, _case, _says)(lambda critic, real, fake, eps, how=_how: _gp(critic, real, fake, eps, how))
 
 
