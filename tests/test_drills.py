@@ -370,3 +370,44 @@ def test_cli_runs_as_a_module(tmp_path):
                          capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert run.returncode == 1, run.stderr
     assert "softmax: passed" in run.stdout and "roc_auc: not attempted" in run.stdout
+
+
+# ----------------------------------------------------------------- the comparison itself
+from dlnotes.drills.grading import compare, describe  # noqa: E402
+
+
+@pytest.mark.parametrize("got, expected, says", [
+    (None, torch.zeros(2), "returned None"),
+    (torch.zeros(3), torch.zeros(2), "shape (3,), expected (2,)"),
+    (torch.zeros(2), torch.zeros(2, dtype=torch.float64), "dtype float32, expected float64"),
+    (torch.tensor([1.0, float("nan")]), torch.tensor([1.0, 2.0]), "differs from the reference at 1 of 2 entries"),
+    (torch.tensor([1.0, 2.0]), torch.tensor([1.0, float("inf")]), "worst at index (1,)"),
+    (torch.tensor([1.0 + 1e-4]), torch.tensor([1.0]), "differs"),
+    (0.5, 0.6, "expected 0.6, got 0.5"),
+    ("0.5", 0.5, "expected a number"),
+    (2.5, 2, "expected the integer 2"),
+    ([torch.zeros(2)], (torch.zeros(2), torch.zeros(2)), "expected a tuple of 2"),
+    (torch.tensor([0, 2]), torch.tensor([0, 1]), "differs at index (1,)"),
+    (torch.tensor([0.0, 1.0]), torch.tensor([0, 1]), "expected integers"),
+])
+def test_compare_says_what_differs(got, expected, says):
+    problem = compare(got, expected)
+    assert problem is not None and says in problem, problem
+
+
+@pytest.mark.parametrize("got, expected", [
+    (torch.tensor([1.0, float("nan"), float("-inf")]), torch.tensor([1.0, float("nan"), float("-inf")])),
+    (torch.tensor([1.0 + 1e-7]), torch.tensor([1.0])),            # float32: rtol 1e-5
+    (0.3, torch.tensor(0.3, dtype=torch.float64)),                # a scalar loss may come back as a float
+    (np.float64(0.25), 0.25), (torch.tensor(3), 3), (np.int64(3), 3),
+    ((torch.ones(1), 2), (torch.ones(1), 2)),
+])
+def test_compare_accepts_equal_values(got, expected):
+    assert compare(got, expected) is None
+
+
+def test_describe_shows_shape_dtype_and_a_few_values():
+    assert describe(torch.arange(10.0)) == "tensor of shape (10,), float32, [0, 1, 2, 3, …]"
+    assert describe(np.ones((2, 2))) == "array of shape (2, 2), float64, [1, 1, 1, 1]"
+    assert describe([torch.zeros(1), torch.zeros(2)]).startswith("list of 2: [tensor of shape (1,)")
+    assert describe(0.123456789) == "0.123457"

@@ -161,7 +161,7 @@ def _tensor_problem(got, exp: torch.Tensor, rtol, atol, what: str) -> str | None
     both_nan = g.isnan() & e.isnan()
     same_inf = torch.isinf(e) & (g == e)
     diff = (g - e).abs()
-    ok = both_nan | same_inf | (diff <= atol + rtol * e.abs())
+    ok = both_nan | same_inf | (torch.isfinite(e) & (diff <= atol + rtol * e.abs()))
     if bool(ok.all()):
         return None
     diff = torch.where(ok, torch.zeros_like(diff), torch.nan_to_num(diff, nan=math.inf))
