@@ -384,6 +384,8 @@ from dlnotes.drills.grading import compare, describe  # noqa: E402
     (torch.tensor([1.0, 2.0]), torch.tensor([1.0, float("inf")]), "worst at index (1,)"),
     (torch.tensor([1.0 + 1e-4]), torch.tensor([1.0]), "differs"),
     (0.5, 0.6, "expected 0.6, got 0.5"),
+    (1e300, float("inf"), "expected inf"),
+    (float("nan"), 1.0, "got nan"),
     ("0.5", 0.5, "expected a number"),
     (2.5, 2, "expected the integer 2"),
     ([torch.zeros(2)], (torch.zeros(2), torch.zeros(2)), "expected a tuple of 2"),

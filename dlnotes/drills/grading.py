@@ -211,7 +211,7 @@ def compare(got, expected, rtol: float | None = None, atol: float | None = None,
         r, a = (r if rtol is None else rtol), (a if atol is None else atol)
         if math.isnan(expected) and math.isnan(value) or value == expected:
             return None
-        if abs(value - expected) <= a + r * abs(expected):
+        if math.isfinite(expected) and abs(value - expected) <= a + r * abs(expected):
             return None
         return f"{what}: expected {_num(expected)}, got {_num(value)}"
     raise TypeError(f"cannot compare with a reference of type {type(expected).__name__}")
