@@ -169,16 +169,16 @@ def _targets() -> set[str]:
     found = set()
     for path in NOTEBOOKS:
         found.update(re.findall(r"^\(([\w-]+)\)=\s*$", test_notebooks.markdown(test_notebooks.load(path)), re.M))
-    for path in BOOK.glob("*.md"):
+    for path in BOOK.rglob("*.md"):  # book/sources/ too: the notes' section anchors
         found.update(re.findall(r"^\(([\w-]+)\)=\s*$", path.read_text(encoding="utf-8"), re.M))
     return found
 
 
 def _docs() -> set[str]:
-    return {p.relative_to(ROOT).with_suffix("").as_posix() for p in [*NOTEBOOKS, *BOOK.glob("*.md")]}
+    return {p.relative_to(ROOT).with_suffix("").as_posix() for p in [*NOTEBOOKS, *BOOK.rglob("*.md")]}
 
 
-@pytest.mark.parametrize("page", ["glossary.md", "questions.md", "references.md", "claims.md"])
+@pytest.mark.parametrize("page", ["glossary.md", "questions.md", "references.md", "claims.md", "ledger.md"])
 def test_every_link_resolves(page):
     text = (BOOK / page).read_text(encoding="utf-8")
     targets, docs = _targets(), _docs()

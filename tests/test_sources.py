@@ -31,6 +31,8 @@ def test_every_heading_has_its_anchor_and_title_on_the_page(letter):
     page = (sources.PAGES / f"{letter}.md").read_text(encoding="utf-8")
     secs = [s for s in sources.sections(letter) if s.index]
     assert secs, letter
+    if sources.sections(letter)[0].index == 0:
+        assert f"(source-{letter.lower()}00)=" in page
     for s in secs:
         assert f"({s.anchor})=\n#" in page, f"{s.anchor} ({s.title}) missing from book/sources/{letter}.md"
     assert len(set(s.anchor for s in secs)) == len(secs)

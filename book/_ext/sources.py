@@ -186,8 +186,8 @@ def _inline(line: str, toc: dict[str, str]) -> str:
         part = _IMG_MD.sub(lambda m: _image(m.group(1), m.group(2)), part)
         part = re.sub(r"</?font[^>]*>", "", part)
         part = _MATH.sub(lambda m: _code(m.group(0)), part)
+        part = re.sub(r"@\[TOC\]\(([^)]*)\)", r"Contents: \1", part)  # a CSDN table-of-contents marker
         part = _LINK.sub(lambda m: _link(m.group(1), m.group(2), toc), part)
-        part = part.replace("@[TOC]", "[TOC]")
         out.append(part)
     text = "".join(out)
     # "{role}`x`" would be read as a MyST role: keep a space between "}" and a code span
@@ -241,6 +241,8 @@ def render(letter: str) -> str:
         "```",
         "",
     ]
+    if secs and secs[0].index == 0:
+        out += [f"({secs[0].anchor})=", ""]  # the text before the first heading
     fence = None
     prev = 1
     dedent = 0
