@@ -14,7 +14,7 @@
             row: 08_vanishing_exploding#3     # claims only: notebook stem # row of its Claims checked table
           - quote: ...
             kind: claim
-            chapter: 8          # a claim no row tests yet: the chapter it belongs to, and
+            chapter: 8          # a claim no row tests yet: the chapter it belongs to (0: the question bank), and
             expect: fails       # the verdict the text suggests (not evidence: no row measured it)
             why: the sum of ... # one line: what the experiment should show
           - quote: ...
@@ -101,17 +101,21 @@ def plain(text: str) -> str:
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-def coverage(section_text: str, quotes: list[str]) -> tuple[int, int]:
+def coverage(section_text: str, quotes: list[str], heading: bool = False) -> tuple[int, int]:
     """(Chinese characters covered by the quotes, Chinese characters in the section).
 
-    Each quote is located in the section's plain text (first occurrence not already used) and
+    Each quote, longest first, is located in the section's plain text (first occurrence not
+    already covered) and
     its span marked; the Chinese characters outside every span are the statements not yet in the
     ledger. Alt texts of images ("在这里插入图片描述") are not text and are not counted, nor is
-    code in fenced blocks (its comments belong to the example a prose entry stands for).
+    code in fenced blocks (its comments belong to the example a prose entry stands for), nor,
+    with ``heading=True``, the section's first line: a heading that only names its topic needs
+    no entry (one that asks a question or makes a claim gets one like any sentence).
     """
-    text = plain(re.sub(r"^\s*```.*?^\s*```", " ", section_text, flags=re.S | re.M))
+    body = section_text.split("\n", 1)[1] if heading and "\n" in section_text else ("" if heading else section_text)
+    text = plain(re.sub(r"^\s*```.*?^\s*```", " ", body, flags=re.S | re.M))
     covered = [False] * len(text)
-    for q in quotes:
+    for q in sorted(quotes, key=len, reverse=True):  # long quotes first: a short one ("公式:") must not take their place
         start = 0
         while True:
             i = text.find(q, start)
@@ -252,8 +256,8 @@ def check(ledgers: dict[str, NoteLedger] | None = None, rows=None, bank=None) ->
                             problems.append(f"{where}: claim without a row in a complete note: {short!r}")
                         if e.expect is not None and e.expect not in VERDICTS:
                             problems.append(f"{where}: expect must be one of {VERDICTS}: {short!r}")
-                        if not isinstance(e.chapter, int) or not 1 <= e.chapter <= 10:
-                            problems.append(f"{where}: an untested claim names its chapter (1-10): {short!r}")
+                        if not isinstance(e.chapter, int) or not 0 <= e.chapter <= 10:
+                            problems.append(f"{where}: an untested claim names its chapter (1-10, 0 for the question bank): {short!r}")
                 if e.kind == "question":
                     if not e.question:
                         problems.append(f"{where}: a question names its bank entry: {short!r}")
@@ -265,7 +269,7 @@ def check(ledgers: dict[str, NoteLedger] | None = None, rows=None, bank=None) ->
                 if not entries:
                     problems.append(f"{letter} {sid}: section {s.title!r} has no entries")
                     continue
-                done, total = coverage(s.text, [e.quote for e in entries])
+                done, total = coverage(s.text, [e.quote for e in entries], heading=s.index > 0)
                 if done < total:
                     problems.append(f"{letter} {sid}: quotes cover {done} of {total} Chinese characters of {s.title!r}")
     return problems
@@ -322,7 +326,11 @@ def _verdict_cell(e: Entry, rows) -> str:
         stem, num = e.row.split("#")
         return f"**{e.verdict}**, {{doc}}`{claims._short('notebooks/' + stem)} </{doc}>` row {num}"
     guess = f" (text suggests *{e.expect}*)" if e.expect else ""
-    return f"untested: ch. {e.chapter}{guess}"
+    return f"untested: {_where(e.chapter)}{guess}"
+
+
+def _where(chapter) -> str:
+    return "question bank" if chapter == 0 else f"ch. {chapter}"
 
 
 def render(ledgers: dict[str, NoteLedger] | None = None, rows=None) -> str:
@@ -411,7 +419,7 @@ def render_untested(ledgers: dict[str, NoteLedger] | None = None) -> str:
         if items:
             out += ["| Section | Chapter | Claim | Expect | What to show |", "| --- | ---: | --- | --- | --- |"]
             for sid, e in sorted(items, key=lambda t: (t[1].chapter or 99, t[0])):
-                out.append(f"| {sid} | {e.chapter} | {_esc(e.quote)} | {e.expect or ''} | {_esc(e.why or '')} |")
+                out.append(f"| {sid} | {_where(e.chapter)} | {_esc(e.quote)} | {e.expect or ''} | {_esc(e.why or '')} |")
             out.append("")
         unclassified = sum(1 for e in led.entries() if e.kind == "todo")
         missing = [s.id for s in sources.sections(letter) if not led.sections.get(s.id, ("", []))[1]]
