@@ -317,7 +317,12 @@ def _yaml_str(text: str) -> str:
 
 # --------------------------------------------------------------------------- page
 def _esc(text: str) -> str:
-    return text.replace("|", "\\|").replace("`", "'").replace("$", "\\$").replace("*", "\\*").replace("\n", " ")
+    """Text for a Markdown table cell. Quotes holding TeX go in code format: the notes' formulas
+    are often malformed, and typeset or left raw they would break the page's math check."""
+    text = text.replace("\n", " ")
+    if "$" in text or "\\" in text:
+        return sources._code(text).replace("|", "\\|")
+    return text.replace("|", "\\|").replace("`", "'").replace("*", "\\*").replace("<", "&lt;")
 
 
 def _verdict_cell(e: Entry, rows) -> str:
