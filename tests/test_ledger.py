@@ -71,6 +71,7 @@ def test_the_skeleton_covers_every_chinese_character(letter):
         assert all(q in text for q in quotes), s.id
         done, total = ledger.coverage(s.text, quotes)
         assert done == total, f"{s.id}: {done}/{total}"
+        assert ledger.coverage(s.text, quotes, heading=s.index > 0)[0] == ledger.coverage(s.text, quotes, heading=s.index > 0)[1]
 
 
 def test_plain_drops_markup_and_decodes_zhihu_formulas():
@@ -82,6 +83,8 @@ def test_plain_drops_markup_and_decodes_zhihu_formulas():
 def test_coverage_counts_only_unquoted_chinese():
     assert ledger.coverage("深度学习。优化。", ["深度学习。"]) == (4, 6)
     assert ledger.coverage("深度学习。优化。", ["深度学习。", "优化。"]) == (6, 6)
+    assert ledger.coverage("## 标题\n深度学习。", ["深度学习。"], heading=True) == (4, 4)
+    assert ledger.coverage("## 标题\n深度学习。", ["深度学习。"]) == (4, 6)
 
 
 # --------------------------------------------------------------------------- the checker can fail
@@ -155,3 +158,14 @@ def test_check_mode_fails_on_a_stale_page(monkeypatch, tmp_path, capsys):
     assert ledger.main(["--check"]) == 0
     with pytest.raises(SystemExit):
         ledger.main(["--bogus"])
+
+
+def test_sync_verdicts_copies_the_rows_verdict(tmp_path):
+    (tmp_path / "D.yaml").write_text(
+        "note: D\nstatus: draft\nsections:\n  d20:\n    heading: Sigmoid\n    entries:\n"
+        "      - quote: Sigmoid函数饱和使梯度消失。\n        kind: claim\n        verdict: holds\n        row: 05_optimizers#20\n"
+        "      - quote: 存在问题：\n        kind: pointer\n", encoding="utf-8")
+    assert ledger.sync_verdicts(tmp_path, ROWS) == ["D.yaml: 05_optimizers#20 holds -> fails"]
+    led = ledger.load("D", tmp_path)
+    assert led.sections["d20"][1][0].verdict == "fails" and led.sections["d20"][1][1].kind == "pointer"
+    assert ledger.sync_verdicts(tmp_path, ROWS) == []

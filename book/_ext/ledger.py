@@ -34,8 +34,10 @@ Checks (``check()``, run by ``tests/test_ledger.py``):
 
 Run ``.venv/bin/python book/_ext/ledger.py`` to write ``book/ledger.md`` and
 ``sources/ledger/UNTESTED.md``; ``--check`` exits 1 when either is stale or the ledger has an
-error (``make book`` runs it); ``--skeleton D`` prints the statements of note D, one entry each,
-for a reviewer to classify. This module is not a Sphinx extension.
+error (``make book`` runs it); ``--sync-verdicts`` copies the current verdict of every linked
+claims row into the ledger files (after a chapter changed one) and regenerates the pages;
+``--skeleton D`` prints the statements of note D, one entry each, for a reviewer to classify.
+This module is not a Sphinx extension.
 """
 from __future__ import annotations
 
@@ -434,14 +436,44 @@ def render_untested(ledgers: dict[str, NoteLedger] | None = None) -> str:
     return "\n".join(out)
 
 
+_VERDICT_ROW = re.compile(r"^(\s+verdict: )(holds|fails|depends)\n(\s+row: )(\S+)$", re.M)
+
+
+def sync_verdicts(directory: Path | None = None, rows=None) -> list[str]:
+    """Copy each linked row's current verdict into the ledger files (after a chapter changed one).
+
+    Only the ``verdict:`` line right above a ``row:`` line is rewritten; everything else in the
+    files stays as it is. Returns one line per change."""
+    rows = claim_rows() if rows is None else rows
+    changes = []
+    for path in sorted((directory or LEDGER).glob("[A-E].yaml")):
+        text = path.read_text(encoding="utf-8")
+
+        def fix(m: re.Match) -> str:
+            row = m.group(4)
+            if row in rows and rows[row][2] != m.group(2):
+                changes.append(f"{path.name}: {row} {m.group(2)} -> {rows[row][2]}")
+                return f"{m.group(1)}{rows[row][2]}\n{m.group(3)}{row}"
+            return m.group(0)
+
+        new = _VERDICT_ROW.sub(fix, text)
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+    return changes
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--skeleton"] and len(argv) == 2:
         print(skeleton(argv[1]), end="")
         return 0
+    if argv == ["--sync-verdicts"]:
+        for line in sync_verdicts():
+            print(line)
+        argv = []
     unknown = [a for a in argv if a != "--check"]
     if unknown:
-        raise SystemExit(f"usage: ledger.py [--check] | --skeleton NOTE; unknown argument(s) {unknown}")
+        raise SystemExit(f"usage: ledger.py [--check] | --sync-verdicts | --skeleton NOTE; unknown argument(s) {unknown}")
     problems = check()
     for p in problems:
         print("ledger:", p)
