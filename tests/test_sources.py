@@ -60,7 +60,13 @@ def test_pages_load_nothing_from_outside_and_leave_no_raw_tex(letter):
 def test_placeholder_names_the_host_and_decodes_zhihu_formulas():
     assert sources._image("", "https://img-blog.csdnimg.cn/x.png") == "*[image: image not shown, it is hosted at img-blog.csdnimg.cn]*"
     assert sources._image("[公式]", "https://www.zhihu.com/equation?tex=w_%7Bt%2B1%7D") == "`w_{t+1}`"
-    assert "does not include" in sources._image("Untitled", "DeepLearning/batch.png")
+    assert sources._image("Untitled", "DeepLearning/batch.png") == "*[Untitled: image not shown, the note refers to a file it does not include]*"
+
+
+def test_multi_line_formulas_become_code_blocks():
+    page = (sources.PAGES / "E.md").read_text(encoding="utf-8")
+    assert "```latex\n        f(x) = \\frac{1}{1 + e^{-x}}\n        ```" in page
+    assert not re.search(r"^\s*\\\[\s*$", page, re.M)
 
 
 def test_links_to_files_the_notes_lack_become_text():

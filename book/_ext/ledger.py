@@ -289,14 +289,15 @@ def render(ledgers: dict[str, NoteLedger] | None = None, rows=None) -> str:
         note = sources.NOTES[letter]
         out += [f"(ledger-{letter.lower()})=", f"## Note {letter}: {note.title} ({note.title_zh})", "",
                 f"Status: **{led.status}**.", "",
-                "| Section | Statements | definitions | questions | opinions | pointers | claims | holds | fails | depends | untested |",
-                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                "| Section | Statements | claims | holds | fails | depends | untested | other kinds |",
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
         for s in sources.sections(letter):
             entries = led.sections.get(s.id, ("", []))[1]
             c = _counts(entries)
             title = _esc(s.title if len(s.title) <= 40 else s.title[:39] + "…")
-            out.append(f"| [{s.id} {title}](#{s.anchor}) | {c['statements']} | {c['definition']} | {c['question']} | {c['opinion']} | "
-                       f"{c['pointer']} | {c['claim']} | {c['holds']} | {c['fails']} | {c['depends']} | {c['untested']} |")
+            other = ", ".join(f"{c[k]} {k}{'s' if c[k] > 1 else ''}" for k in ("definition", "question", "opinion", "pointer") if c[k])
+            out.append(f"| [{s.id} {title}](#{s.anchor}) | {c['statements']} | {c['claim']} | {c['holds']} | {c['fails']} | "
+                       f"{c['depends']} | {c['untested']} | {other} |")
         out.append("")
         claim_entries = [(s, e) for s in sources.sections(letter) for e in led.sections.get(s.id, ("", []))[1] if e.kind == "claim"]
         if claim_entries:

@@ -153,9 +153,6 @@ def _code(text: str) -> str:
     return f"{ticks}{pad}{text}{pad}{ticks}"
 
 
-def _host(url: str) -> str:
-    host = urlparse(url).hostname
-    return host or "a file the note does not include"
 
 
 def _image(alt: str, url: str) -> str:
@@ -164,7 +161,10 @@ def _image(alt: str, url: str) -> str:
         if tex.strip():
             return _code(tex)
     alt = clean_title(alt).strip("[]") or "image"
-    return f"*[{alt}: image not shown, it is hosted at {_host(url)}]*"
+    host = urlparse(url).hostname
+    if host is None:
+        return f"*[{alt}: image not shown, the note refers to a file it does not include]*"
+    return f"*[{alt}: image not shown, it is hosted at {host}]*"
 
 
 _IMG_MD = re.compile(r"!\[((?:[^\[\]]|\[[^\]]*\])*)\]\(([^)\s]*)[^)]*\)")
@@ -185,6 +185,9 @@ def _inline(line: str, toc: dict[str, str]) -> str:
         part = _IMG_HTML.sub(lambda m: _image(_attr(m.group(0), "alt") or "image", _attr(m.group(0), "src")), part)
         part = _IMG_MD.sub(lambda m: _image(m.group(1), m.group(2)), part)
         part = re.sub(r"</?font[^>]*>", "", part)
+        # bold as HTML: CommonMark does not close "**...。**" before a Chinese character
+        part = re.sub(r"\*\*\*(?=\S)([^*$]+?)(?<=\S)\*\*\*", r"<strong><em>\1</em></strong>", part)
+        part = re.sub(r"\*\*(?=\S)([^*$]+?)(?<=\S)\*\*", r"<strong>\1</strong>", part)
         part = _MATH.sub(lambda m: _code(m.group(0)), part)
         part = re.sub(r"@\[TOC\]\(([^)]*)\)", r"Contents: \1", part)  # a CSDN table-of-contents marker
         part = _LINK.sub(lambda m: _link(m.group(1), m.group(2), toc), part)
@@ -246,6 +249,7 @@ def render(letter: str) -> str:
     fence = None
     prev = 1
     dedent = 0
+    math = None  # the indentation of an open multi-line \\[ ... \\] formula
     for i, line in enumerate(lines):
         m = _FENCE.match(line)
         if m or fence:
@@ -263,6 +267,17 @@ def render(letter: str) -> str:
             continue
         if dedent and line.startswith(" " * dedent):
             line = line[dedent:]
+        if math is not None:  # inside a display formula written over several lines
+            if line.strip() in ("\\]", "$$"):
+                out.append(math + "```")
+                math = None
+            else:
+                out.append(math + line.strip())
+            continue
+        if line.strip() in ("\\[", "$$"):
+            math = line[: len(line) - len(line.lstrip())]
+            out.append(math + "```latex")
+            continue
         quoted = re.match(r"^(\s*>\s*)(#{1,6})\s+(.*)$", line)
         if quoted:  # a heading inside a block quote: a bold line, not a section
             line = f"{quoted.group(1)}**{quoted.group(3).strip()}**"
