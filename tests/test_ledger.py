@@ -169,3 +169,14 @@ def test_sync_verdicts_copies_the_rows_verdict(tmp_path):
     led = ledger.load("D", tmp_path)
     assert led.sections["d20"][1][0].verdict == "fails" and led.sections["d20"][1][1].kind == "pointer"
     assert ledger.sync_verdicts(tmp_path, ROWS) == []
+
+
+def test_every_note_is_fully_classified():
+    """Stronger than the status requires: every note, draft or not, has every section in the
+    ledger, every statement classified and every Chinese character quoted; what keeps a note a
+    draft is only its claims that no row tests yet (sources/ledger/UNTESTED.md)."""
+    ledgers = ledger.load_all()
+    for led in ledgers.values():
+        led.status = "complete"
+    problems = [p for p in ledger.check(ledgers) if "claim without a row in a complete note" not in p]
+    assert not problems, "\n".join(problems[:20])
