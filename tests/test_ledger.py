@@ -180,3 +180,14 @@ def test_every_note_is_fully_classified():
         led.status = "complete"
     problems = [p for p in ledger.check(ledgers) if "claim without a row in a complete note" not in p]
     assert not problems, "\n".join(problems[:20])
+
+
+def test_row_notes_are_appended_to_the_untested_page(monkeypatch, tmp_path):
+    """sources/ledger/row_notes.md (hand-written) ends UNTESTED.md; without it the section is left out."""
+    notes = tmp_path / "row_notes.md"
+    monkeypatch.setattr(ledger, "ROW_NOTES", notes)
+    assert "Notes for the chapters" not in ledger.render_untested()
+    notes.write_text("- **Ch. 8 row 18** mixes a cause and a symptom.\n", encoding="utf-8")
+    page = ledger.render_untested()
+    assert page.rstrip().endswith("- **Ch. 8 row 18** mixes a cause and a symptom.")
+    assert "## Notes for the chapters" in page

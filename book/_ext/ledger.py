@@ -33,9 +33,11 @@ Checks (``check()``, run by ``tests/test_ledger.py``):
 * a question names an entry of the question bank.
 
 Run ``.venv/bin/python book/_ext/ledger.py`` to write ``book/ledger.md`` and
-``sources/ledger/UNTESTED.md``; ``--check`` exits 1 when either is stale or the ledger has an
-error (``make book`` runs it); ``--sync-verdicts`` copies the current verdict of every linked
-claims row into the ledger files (after a chapter changed one) and regenerates the pages;
+``sources/ledger/UNTESTED.md`` (which ends with the hand-written ``sources/ledger/row_notes.md``:
+claims rows whose verdict or scope does not fit the sentences that would link them); ``--check``
+exits 1 when either is stale or the ledger has an error (``make book`` runs it);
+``--sync-verdicts`` copies the current verdict of every linked claims row into the ledger files
+(after a chapter changed one) and regenerates the pages;
 ``--skeleton D`` prints the statements of note D, one entry each, for a reviewer to classify.
 This module is not a Sphinx extension.
 """
@@ -54,6 +56,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LEDGER = ROOT / "sources" / "ledger"
 PAGE = ROOT / "book" / "ledger.md"
 UNTESTED = LEDGER / "UNTESTED.md"
+ROW_NOTES = LEDGER / "row_notes.md"  # hand-written: claims rows whose verdict or scope does not fit the sentences
 QUESTIONS = ROOT / "book" / "questions.md"
 KINDS = ("claim", "definition", "question", "opinion", "pointer")
 VERDICTS = ("holds", "fails", "depends")
@@ -346,6 +349,11 @@ def render_untested(ledgers: dict[str, NoteLedger] | None = None) -> str:
         if unclassified or missing:
             out += [f"Not yet audited in note {letter}: {unclassified} unclassified statements"
                     + (f"; sections without entries: {', '.join(missing)}" if missing else "") + ".", ""]
+    notes = ROW_NOTES.read_text(encoding="utf-8").strip() if ROW_NOTES.exists() else ""
+    if notes:
+        out += ["## Notes for the chapters: rows whose verdict or scope does not fit the notes' sentences", "",
+                f"Copied from `sources/ledger/{ROW_NOTES.name}` (edit it there). The rows themselves are left as",
+                "they are; each note says what the chapter should add or split.", "", notes, ""]
     return "\n".join(out)
 
 
