@@ -18,6 +18,8 @@ book: $(STAMP)
 	rm -rf _build/html _build/.doctrees
 	$(BIN)/python book/_ext/claims.py --check   # book/claims.md must match the chapters' tables
 	$(BIN)/python book/_ext/flashcards.py       # the question bank as an Anki deck and a CSV (book/flashcards/)
+	$(BIN)/python book/_ext/sources.py --check  # book/sources/*.md must match the notes in sources/
+	$(BIN)/python book/_ext/ledger.py --check   # the seed ledger is sound; book/ledger.md matches it
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 ## make test: unit tests, nbval over every notebook, then the built site in a headless browser

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT.parent / "shared" / "seeds"
+SOURCES = ROOT / "sources"  # the five source notes, kept in the repository (sources/README.md)
 BOOK = ROOT / "book"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import test_notebooks  # noqa: E402  (claims_rows, the reference parser)
@@ -21,7 +21,7 @@ sys.modules["book_claims"] = claims  # dataclasses look the module up
 _spec.loader.exec_module(claims)
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-needs_seeds = pytest.mark.skipif(not SEEDS.is_dir(), reason=f"seed notes not found at {SEEDS}")
+NOTE_FILES = {"A": "A_interview_qa.md", "B": "B_optimization_interview.md", "C": "C_optimization_course.md", "D": "D_optimizers_metrics.md", "E": "E_49_questions.md"}
 
 
 # --------------------------------------------------------------------------- claims page
@@ -114,22 +114,26 @@ def seed_questions() -> list[tuple[str, str]]:
     A: the 13 numbered entries of its table of contents; B: its numbered top-level headings;
     C: the 19 numbered items of its Q&A; D: its numbered ### headings; E: Q1..Q49 (Q3 twice).
     """
-    def read(prefix):
-        return next(SEEDS.glob(prefix + "_*.txt")).read_text(encoding="utf-8")
+    def read(note):
+        return (SOURCES / NOTE_FILES[note]).read_text(encoding="utf-8")
 
     qs = []
-    qs += [(f"A{n}", t) for n, t in re.findall(r"^  - \[(\d+)\.(.+?)\]\(", read("000"), re.M)]
-    qs += [(f"B{n}", t) for n, t in re.findall(r"^# (\d+)[.、]\s*(.+?)\s*$", read("001"), re.M)]
-    qs += [(f"C{n}", t) for n, t in re.findall(r"^- \*\*(\d+)、(.+?)\*\*\s*$", read("002"), re.M)]
-    qs += [(f"D{n}", t) for n, t in re.findall(r"^### (\d+)\.\s*(.+?)\s*$", read("003"), re.M)]
+    qs += [(f"A{n}", t) for n, t in re.findall(r"^  - \[(\d+)\.(.+?)\]\(", read("A"), re.M)]
+    qs += [(f"B{n}", t) for n, t in re.findall(r"^# (\d+)[.、]\s*(.+?)\s*$", read("B"), re.M)]
+    qs += [(f"C{n}", t) for n, t in re.findall(r"^- \*\*(\d+)、(.+?)\*\*\s*$", read("C"), re.M)]
+    qs += [(f"D{n}", t) for n, t in re.findall(r"^### (\d+)\.\s*(.+?)\s*$", read("D"), re.M)]
     seen = Counter()
-    for n, t in re.findall(r"^- Q(\d+) \*\*(.+?)\*\*", read("004"), re.M):
+    for n, t in re.findall(r"^- Q(\d+) \*\*(.+?)\*\*", read("E"), re.M):
         seen[n] += 1
         qs.append((f"E{n}" + ("" if seen[n] == 1 else "b"), t))
     return qs
 
 
-@needs_seeds
+def test_the_source_notes_are_in_the_repository():
+    found = sorted(p.name for p in SOURCES.glob("*.md") if p.name != "README.md")
+    assert found == sorted(NOTE_FILES.values()), f"sources/ holds {found}"
+
+
 def test_the_seed_question_list_is_complete():
     ids = [i for i, _ in seed_questions()]
     assert len(ids) == len(set(ids))
@@ -142,8 +146,7 @@ def test_the_seed_question_list_is_complete():
 QUESTIONS = BOOK / "questions.md"
 
 
-@needs_seeds
-@pytest.mark.parametrize("qid, wording", seed_questions() if SEEDS.is_dir() else [], ids=lambda x: x if re.match(r"^[A-E]\d+b?$", str(x)) else "")
+@pytest.mark.parametrize("qid, wording", seed_questions(), ids=lambda x: x if re.match(r"^[A-E]\d+b?$", str(x)) else "")
 def test_every_seed_question_has_an_entry(qid, wording):
     page = QUESTIONS.read_text(encoding="utf-8")
     target = f"(q-{qid.lower()})="
@@ -155,8 +158,6 @@ def test_every_seed_question_has_an_entry(qid, wording):
 
 
 def test_question_bank_has_no_entries_the_seeds_lack():
-    if not SEEDS.is_dir():
-        pytest.skip("seeds not found")
     page = QUESTIONS.read_text(encoding="utf-8")
     expected = {f"q-{i.lower()}" for i, _ in seed_questions()}
     found = set(re.findall(r"^\((q-[a-e]\d+b?)\)=", page, re.M))
@@ -168,16 +169,16 @@ def _targets() -> set[str]:
     found = set()
     for path in NOTEBOOKS:
         found.update(re.findall(r"^\(([\w-]+)\)=\s*$", test_notebooks.markdown(test_notebooks.load(path)), re.M))
-    for path in BOOK.glob("*.md"):
+    for path in BOOK.rglob("*.md"):  # book/sources/ too: the notes' section anchors
         found.update(re.findall(r"^\(([\w-]+)\)=\s*$", path.read_text(encoding="utf-8"), re.M))
     return found
 
 
 def _docs() -> set[str]:
-    return {p.relative_to(ROOT).with_suffix("").as_posix() for p in [*NOTEBOOKS, *BOOK.glob("*.md")]}
+    return {p.relative_to(ROOT).with_suffix("").as_posix() for p in [*NOTEBOOKS, *BOOK.rglob("*.md")]}
 
 
-@pytest.mark.parametrize("page", ["glossary.md", "questions.md", "references.md", "claims.md"])
+@pytest.mark.parametrize("page", ["glossary.md", "questions.md", "references.md", "claims.md", "ledger.md"])
 def test_every_link_resolves(page):
     text = (BOOK / page).read_text(encoding="utf-8")
     targets, docs = _targets(), _docs()

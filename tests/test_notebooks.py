@@ -76,13 +76,20 @@ def test_launch_buttons_and_repository_url_are_configured():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_first_cells_install_on_colab_and_set_up(path):
-    cells = code_cells(load(path))
-    assert "".join(cells[0]["source"]).strip() == colab_cell(), (
-        f"{path.name}: the first code cell must be the Colab install cell (see CONTRIBUTING.md)"
+def test_first_cells_are_title_colab_install_and_set_up(path):
+    """The layout of CONTRIBUTING.md: title (H1), Colab install cell tagged remove-cell, set-up
+    cell tagged hide-input (book/_ext/layout.py applies it; tests/test_evidence.py checks it too)."""
+    cells = load(path)["cells"]
+    assert cells[0]["cell_type"] == "markdown" and "".join(cells[0]["source"]).lstrip().startswith("# "), (
+        f"{path.name}: the first cell must be the chapter title"
     )
-    second = "".join(cells[1]["source"]).splitlines()
-    assert second[: len(SETUP_LINES)] == SETUP_LINES, f"{path.name}: the second code cell must start with the set-up lines"
+    assert cells[1]["cell_type"] == "code" and "".join(cells[1]["source"]).strip() == colab_cell(), (
+        f"{path.name}: the second cell must be the Colab install cell (see CONTRIBUTING.md)"
+    )
+    assert "remove-cell" in cells[1].get("metadata", {}).get("tags", []), f"{path.name}: the Colab cell needs the tag remove-cell"
+    third = "".join(cells[2]["source"]).splitlines()
+    assert cells[2]["cell_type"] == "code" and third[: len(SETUP_LINES)] == SETUP_LINES, f"{path.name}: the third cell must start with the set-up lines"
+    assert "hide-input" in cells[2].get("metadata", {}).get("tags", []), f"{path.name}: the set-up cell needs the tag hide-input"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -125,6 +125,8 @@ def render(root: Path = ROOT) -> str:
         "(the notes are wrong, and the chapter shows the correct statement), or **depends** (true only",
         "under a condition the notes leave out, which the verdict names). This page gathers all of",
         "them; it is generated from the notebooks, so it always matches what the chapters measure.",
+        "The {doc}`seed ledger </book/ledger>` goes the other way: it lists every statement of the",
+        "{doc}`source notes </book/sources/index>` and, for each testable one, the row below that tests it.",
         "",
         f"Across {len(chs)} chapter notebooks, {n} claims were checked: "
         f"**{total['holds']} hold** ({_percent(total['holds'], n)}), "
