@@ -23,6 +23,8 @@ def pack(x: torch.Tensor, degree: int) -> torch.Tensor:
         raise TypeError(f"degree must be an int, got {type(degree).__name__}")
     if degree < 1:
         raise ValueError(f"degree must be at least 1, got {degree}")
+    if x.ndim == 0:
+        raise ValueError("x must have a batch dimension (B, ...), got a 0-d tensor")
     if x.shape[0] % degree:
         raise ValueError(f"degree must divide the batch size, got degree={degree} for batch {x.shape[0]}")
     return x.reshape(x.shape[0] // degree, -1)

@@ -20,6 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 
+__all__ = ["power_iteration", "SpectralNorm", "spectral_norm", "lipschitz_constant"]
+
 
 def power_iteration(
     W: torch.Tensor, v: torch.Tensor, n_power_iterations: int = 1, eps: float = 1e-12
@@ -109,7 +111,22 @@ def spectral_norm(
 
 
 def lipschitz_constant(A: torch.Tensor) -> torch.Tensor:
-    r"""The smallest :math:`K` with :math:`\lVert Ax-Ay\rVert\le K\lVert x-y\rVert`: :math:`\sqrt{\lambda_{\max}(A^\top A)}`."""
-    if not isinstance(A, torch.Tensor) or A.ndim != 2:
-        raise ValueError(f"A must be a 2-D torch.Tensor, got {getattr(A, 'shape', type(A).__name__)}")
-    return torch.linalg.eigvalsh(A.T @ A)[-1].clamp_min(0).sqrt()
+    r"""The smallest :math:`K` with :math:`\lVert Ax-Ay\rVert\le K\lVert x-y\rVert`: the largest singular value.
+
+    .. math:: K = \sigma_{\max}(A) = \sqrt{\lambda_{\max}(A^\top A)}
+
+    computed from the singular values of :math:`A` itself, never from :math:`A^\top A`:
+    squaring overflows float32 for entries near 1e20 and underflows near 1e-25, and it
+    doubles the condition number. An empty matrix is the zero map, :math:`K = 0`.
+
+    Matches: ``torch.linalg.matrix_norm(A, ord=2)``.
+    """
+    if not isinstance(A, torch.Tensor):
+        raise TypeError(f"A must be a 2-D torch.Tensor, got {type(A).__name__}")
+    if A.ndim != 2:
+        raise ValueError(f"A must be a 2-D torch.Tensor, got shape {tuple(A.shape)}")
+    if not (A.is_floating_point() or A.is_complex()):
+        raise TypeError(f"A must have a floating-point dtype, got {A.dtype}")
+    if A.numel() == 0:
+        return torch.zeros((), dtype=A.real.dtype if A.is_complex() else A.dtype, device=A.device)
+    return torch.linalg.matrix_norm(A, ord=2)

@@ -37,6 +37,8 @@ class SGD(Optimizer):
     (see :class:`dlnotes.optim.NesterovLookahead`).
     """
 
+    complex_as_real = False  # linear in g: complex arithmetic as it stands, as torch does
+
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False):
         defaults = dict(
