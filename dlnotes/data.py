@@ -13,6 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+__all__ = ["polynomial_features", "polynomial_data", "load_digits_tensors", "affine", "random_augment"]
+
 DEFAULT_COEF = (0.5, 1.2, -3.4, 2.8)  # a cubic with two bends on [-1, 1]
 
 

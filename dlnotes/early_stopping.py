@@ -15,6 +15,8 @@ import math
 import torch
 from torch import nn
 
+__all__ = ["EarlyStopping"]
+
 
 class EarlyStopping:
     r"""Stop when the monitored value has not improved for ``patience`` consecutive epochs.

@@ -19,6 +19,8 @@ import itertools
 import torch
 from torch import nn
 
+__all__ = ["EMA"]
+
 
 class EMA(nn.Module):
     r"""Keep ``module``, a copy of ``model`` whose weights are the EMA of ``model``'s weights.

@@ -26,6 +26,8 @@ from typing import Callable
 
 import torch
 
+__all__ = ["default_eps", "numerical_gradient", "gradient", "directional_derivative", "check_gradient"]
+
 ScalarFn = Callable[[torch.Tensor], torch.Tensor]
 
 _HALF = (torch.float16, torch.bfloat16)

@@ -13,12 +13,15 @@ where :math:`f^{(-k)}` is trained on every fold but :math:`V_k`.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
 from .progress import tqdm
+
+__all__ = ["kfold_indices", "train_val_split", "cross_val_scores", "evaluate", "fit_classifier"]
 
 Indices = np.ndarray
 
@@ -149,15 +152,21 @@ def fit_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _check_data(X, y, "X", "y")
     epochs = _check_int(epochs, "epochs", 1)
+    for name, value in (("lr", lr), ("weight_decay", weight_decay)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr}")
-    if weight_decay < 0:
+    if not weight_decay >= 0:
         raise ValueError(f"weight_decay must be non-negative, got {weight_decay}")
     if batch_size is not None:
         batch_size = _check_int(batch_size, "batch_size", 1)
     if (X_val is None) != (y_val is None):
         raise ValueError("X_val and y_val must be given together")
+    if X_val is not None:
+        _check_data(X_val, y_val, "X_val", "y_val")
     if early_stopping is not None and X_val is None:
         raise ValueError("early_stopping needs validation data (X_val, y_val)")
     optimizers = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -170,6 +179,7 @@ def fit_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
     keys = ["train_loss", "train_acc"] + (["val_loss", "val_acc"] if X_val is not None else [])
     keys += ["ema_val_loss", "ema_val_acc"] if (ema is not None and X_val is not None) else []
     history: dict[str, list[float]] = {key: [] for key in keys}
+    was_training = model.training
     model.train()
     for _ in tqdm(range(epochs), disable=not progress):
         order = torch.randperm(n, generator=generator).to(X.device)
@@ -195,6 +205,19 @@ def fit_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
                 break
     if early_stopping is not None:
         early_stopping.restore(model)
+    model.train(was_training)  # leave the caller's model in the mode it came in
     history["epochs_run"] = [len(history["train_loss"])]
     return history
+
+
+def _check_data(X, y, x_name: str, y_name: str) -> None:
+    for name, t in ((x_name, X), (y_name, y)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if X.ndim == 0 or len(X) == 0:
+        raise ValueError(f"{x_name} must hold at least one sample, got shape {tuple(X.shape)}")
+    if y.shape != X.shape[:1]:
+        raise ValueError(f"{y_name} must have shape ({len(X)},) to match {x_name}, got {tuple(y.shape)}")
+    if y.dtype not in (torch.int64, torch.uint8):  # what cross_entropy takes as class labels
+        raise TypeError(f"{y_name} must hold class labels as int64 (torch.long), got dtype {y.dtype}")
 

@@ -12,6 +12,8 @@ from torch import nn
 
 from .spectral import spectral_norm as _spectral_norm
 
+__all__ = ["pack", "GaussianNoise", "mlp_generator", "mlp_discriminator", "conv_discriminator"]
+
 ACTIVATIONS = {"relu": lambda: nn.ReLU(), "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh": lambda: nn.Tanh()}
 
 

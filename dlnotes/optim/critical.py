@@ -13,6 +13,8 @@ from typing import Callable
 
 import torch
 
+__all__ = ["CriticalPoint", "classify_critical_point"]
+
 
 @dataclass(frozen=True)
 class CriticalPoint:

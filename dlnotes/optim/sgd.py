@@ -11,6 +11,8 @@ import torch
 
 from ._base import Optimizer, flag, non_negative, real
 
+__all__ = ["SGD"]
+
 
 class SGD(Optimizer):
     r"""SGD with optional momentum, dampening, L2 weight decay and Nesterov momentum.

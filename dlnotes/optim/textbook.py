@@ -16,6 +16,8 @@ import torch
 
 from ._base import Optimizer, flag, in_unit_interval, non_negative
 
+__all__ = ["MomentumTextbook", "NesterovLookahead"]
+
 
 class MomentumTextbook(Optimizer):
     r"""Heavy-ball momentum in the notes' form.

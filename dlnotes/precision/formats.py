@@ -30,6 +30,11 @@ from typing import NamedTuple, Union
 import numpy as np
 import torch
 
+__all__ = [
+    "FORMATS", "FloatFormat", "get_format", "Fields", "fields", "decode", "encode", "round_to",
+    "bit_string", "representable_values"
+]
+
 _SPECIALS = ("ieee", "fn", "fnuz")
 _OVERFLOWS = ("inf", "nan", "saturate")
 

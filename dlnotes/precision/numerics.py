@@ -18,6 +18,11 @@ from ..progress import tqdm
 from .formats import FormatLike, get_format, round_to
 from .scaling import GradScaler
 
+__all__ = [
+    "range_census", "sequential_sum", "kahan_sum", "collect_gradients", "TrainResult",
+    "train_regression"
+]
+
 
 def range_census(values: torch.Tensor, fmt: FormatLike) -> dict[str, float]:
     r"""Where the non-zero finite ``values`` land when rounded to ``fmt``, as fractions.

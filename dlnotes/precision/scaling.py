@@ -15,6 +15,8 @@ from typing import Iterable, Union
 
 import torch
 
+__all__ = ["GradScaler"]
+
 Outputs = Union[torch.Tensor, Iterable[torch.Tensor]]
 
 

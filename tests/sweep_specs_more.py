@@ -1,0 +1,3 @@
+SPECS = {}
+EXEMPT = {}
+XFAIL = {}
