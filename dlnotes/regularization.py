@@ -40,8 +40,10 @@ def _check_tensor(x, name: str) -> torch.Tensor:
 def _check_non_negative(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a float, got {type(value).__name__}")
-    if not (value >= 0 and math.isfinite(value)):
-        raise ValueError(f"{name} must be non-negative and finite, got {value}")
+    if not value >= 0:
+        raise ValueError(f"{name} must be non-negative, got {value}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
     return float(value)
 
 
