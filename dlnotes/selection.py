@@ -90,6 +90,7 @@ def train_val_split(n: int, val_size: float | int = 0.25, shuffle: bool = True,
     if isinstance(val_size, bool) or not isinstance(val_size, (int, float, np.integer, np.floating)):
         raise TypeError(f"val_size must be a float in (0, 1) or an int, got {type(val_size).__name__}")
     if isinstance(val_size, (float, np.floating)):
+        val_size = float(val_size)  # np.float32 arithmetic would round val_size * n differently
         if not 0 < val_size < 1:
             raise ValueError(f"val_size must be in (0, 1) when a float, got {val_size}")
         n_val = math.ceil(val_size * n)
@@ -153,6 +154,9 @@ def fit_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     _check_data(X, y, "X", "y")
+    weight = next(model.parameters(), None)
+    if weight is not None and X.dtype != weight.dtype:
+        raise TypeError(f"X must have the model's dtype {weight.dtype}, got {X.dtype}")
     epochs = _check_int(epochs, "epochs", 1)
     for name, value in (("lr", lr), ("weight_decay", weight_decay)):
         if isinstance(value, bool) or not isinstance(value, numbers.Real):

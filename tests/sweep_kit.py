@@ -55,7 +55,7 @@ def _noncontiguous(t: torch.Tensor) -> torch.Tensor:
 
 def _set_first(value: float):
     def make(t: torch.Tensor) -> torch.Tensor:
-        out = t.clone()
+        out = t.clone() if t.is_floating_point() or t.is_complex() else t.double()
         if out.numel():
             out.view(-1)[0] = value
         return out
@@ -165,7 +165,9 @@ def names_argument(e: BaseException, arg: str, spec: Spec) -> bool:
 def snapshot(args: dict, spec: Spec) -> dict:
     snap = {}
     for k, v in args.items():
-        if k in spec.mutates:
+        if k in spec.mutates:  # changed by contract, but a module must still keep its mode
+            if isinstance(v, torch.nn.Module):
+                snap[k] = ({n: m.training for n, m in v.named_modules()}, None)
             continue
         if isinstance(v, torch.Tensor):
             snap[k] = v.detach().clone()
@@ -186,7 +188,8 @@ def unchanged(args: dict, snap: dict) -> list[str]:
             if {n: m.training for n, m in now.named_modules()} != modes:
                 problems.append(f"{k}: train/eval mode changed")
             after = now.state_dict()
-            if after.keys() != state.keys() or not all(torch.equal(after[n], state[n]) for n in state):
+            if state is not None and (after.keys() != state.keys()
+                                      or not all(torch.equal(after[n], state[n]) for n in state)):
                 problems.append(f"{k}: parameters or buffers changed")
         elif isinstance(now, torch.Tensor):
             if not torch.equal(torch.nan_to_num(now.detach()), torch.nan_to_num(before)):
@@ -249,6 +252,8 @@ def verdict(spec: Spec, arg: str, kind: str) -> str | None:
     ok, got = call(spec.fn, args)
     if ok and (problems := unchanged(args, snap)):
         return "; ".join(problems)
+    if not ok and kind in ("number:np.float64", "number:np.float32", "number:np.int64", "size:np.int64"):
+        return f"refused a NumPy scalar where a Python number works: {type(got).__name__}: {got}"
     if spec.reference is not None and not kind.startswith(("number:", "size:")):
         ok_ref, ref = call(spec.reference, dict(args))
         if ok and ok_ref:

@@ -26,10 +26,13 @@ from sweep_specs_core import EXEMPT as EXEMPT_CORE
 from sweep_specs_core import SPECS as SPECS_CORE
 from sweep_specs_more import EXEMPT as EXEMPT_MORE
 from sweep_specs_more import SPECS as SPECS_MORE
-from sweep_specs_more import XFAIL
+from sweep_specs_more import XFAIL as XFAIL_MORE
+from sweep_specs_others import SPECS as SPECS_OTHERS
+from sweep_specs_others import XFAIL as XFAIL_OTHERS
 
-SPECS = {**SPECS_CORE, **SPECS_MORE}
+SPECS = {**SPECS_CORE, **SPECS_MORE, **SPECS_OTHERS}
 EXEMPT = {**EXEMPT_CORE, **EXEMPT_MORE}
+XFAIL = {**XFAIL_MORE, **XFAIL_OTHERS}
 
 
 def public_names() -> dict[str, object]:

@@ -155,15 +155,24 @@ def gradient_penalty(
 
 
 def _check_count(n) -> None:
-    if isinstance(n, bool) or not isinstance(n, int):
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"n must be an int, got {type(n).__name__}")
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
 
 
+def _real(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    if value != value:
+        raise ValueError(f"{name} must be a number, got {value}")
+    return float(value)
+
+
 def smooth_labels(n: int, smoothing: float = 0.1) -> torch.Tensor:
     r"""One-sided label smoothing (Salimans et al., 2016): real labels :math:`1-\alpha`, fakes keep 0."""
     _check_count(n)
+    smoothing = _real("smoothing", smoothing)
     if not 0 <= smoothing < 1:
         raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
     return torch.full((n, 1), 1.0 - smoothing)
@@ -172,6 +181,7 @@ def smooth_labels(n: int, smoothing: float = 0.1) -> torch.Tensor:
 def soft_labels(n: int, low: float, high: float, generator: torch.Generator | None = None) -> torch.Tensor:
     r"""Labels drawn uniformly from :math:`[\text{low}, \text{high}]` (the notes: [0.7, 1.2] and [0, 0.3])."""
     _check_count(n)
+    low, high = _real("low", low), _real("high", high)
     if not low <= high:
         raise ValueError(f"low must be <= high, got low={low}, high={high}")
     return low + (high - low) * torch.rand(n, 1, generator=generator)
@@ -180,6 +190,7 @@ def soft_labels(n: int, low: float, high: float, generator: torch.Generator | No
 def flip_labels(labels: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
     r"""Noisy labels: each label :math:`y` becomes :math:`1-y` with probability ``p``."""
     _check_logits("labels", labels)
+    p = _real("p", p)
     if not 0 <= p <= 1:
         raise ValueError(f"p must be in [0, 1], got {p}")
     flip = torch.rand(labels.shape, generator=generator).to(labels.device) < p
@@ -189,6 +200,7 @@ def flip_labels(labels: torch.Tensor, p: float, generator: torch.Generator | Non
 def instance_noise(x: torch.Tensor, std: float, generator: torch.Generator | None = None) -> torch.Tensor:
     r"""Instance noise (Sønderby et al., 2017): D sees :math:`x + \mathcal N(0, \text{std}^2 I)`, real and fake alike."""
     _check_logits("x", x)
+    std = _real("std", std)
     if not std >= 0:
         raise ValueError(f"std must be non-negative, got {std}")
     if std == 0:

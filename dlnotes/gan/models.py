@@ -7,6 +7,8 @@ discriminator can see the lack of diversity that a one-sample discriminator cann
 """
 from __future__ import annotations
 
+import numbers
+
 import torch
 from torch import nn
 
@@ -21,8 +23,9 @@ def pack(x: torch.Tensor, degree: int) -> torch.Tensor:
     r"""Group ``degree`` consecutive samples into one: ``(B, ...)`` to ``(B/degree, degree * prod(...))``."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-    if isinstance(degree, bool) or not isinstance(degree, int):
+    if isinstance(degree, bool) or not isinstance(degree, numbers.Integral):
         raise TypeError(f"degree must be an int, got {type(degree).__name__}")
+    degree = int(degree)
     if degree < 1:
         raise ValueError(f"degree must be at least 1, got {degree}")
     if x.ndim == 0:

@@ -73,8 +73,10 @@ class FloatFormat:
             raise TypeError(f"name must be a non-empty str, got {self.name!r}")
         for field_name, low, high in (("exponent_bits", 2, 8), ("mantissa_bits", 1, 23)):
             value = getattr(self, field_name)
-            if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
                 raise TypeError(f"{field_name} must be an int, got {type(value).__name__} {value!r}")
+            object.__setattr__(self, field_name, int(value))  # frozen: np.int64(5) is stored as 5
+            value = int(value)
             if not low <= value <= high:
                 raise ValueError(f"{field_name} must be in [{low}, {high}] (formats reachable from "
                                  f"float32's bits), got {value}")

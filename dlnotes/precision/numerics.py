@@ -10,6 +10,8 @@ computes in fp32, fp16 or bf16 as its ``precision`` says.
 """
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, field
 
 import torch
@@ -196,8 +198,17 @@ def train_regression(
         raise ValueError(f"X and Y must be 2-D with equal rows, got {tuple(X.shape)} and {tuple(Y.shape)}")
     if scaler is not None and not master_weights:
         raise ValueError("scaler needs master_weights=True (fp32 gradients to unscale), got False")
-    if not (isinstance(steps, int) and steps > 0 and isinstance(batch_size, int) and batch_size > 0):
-        raise ValueError(f"steps and batch_size must be positive ints, got {steps} and {batch_size}")
+    for name, value in (("steps", steps), ("batch_size", batch_size), ("hidden", hidden)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+        if value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value}")
+    steps, batch_size, hidden = int(steps), int(batch_size), int(hidden)
+    for name, value in (("lr", lr), ("momentum", momentum)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+        if not (value >= 0 and math.isfinite(value)):
+            raise ValueError(f"{name} must be non-negative and finite, got {value}")
     dtype = dtypes[precision]
     torch.manual_seed(seed)
     model = torch.nn.Sequential(
