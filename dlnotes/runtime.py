@@ -1,4 +1,7 @@
-"""Where code runs and how it is seeded: the two calls every chapter starts with."""
+"""Where code runs and how it is seeded: the two calls every chapter starts with.
+
+Seeds may be Python or NumPy integers in :math:`[0, 2^{32})`; no tensors are created here.
+"""
 from __future__ import annotations
 
 import os

@@ -149,7 +149,12 @@ def fit_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
     mode, on the un-augmented training set) and, with validation data, ``val_loss``/``val_acc``;
     an :class:`~dlnotes.ema.EMA` is updated after every step and evaluated as ``ema_val_*``.
     An :class:`~dlnotes.early_stopping.EarlyStopping` watches ``val_loss`` and may end training
-    (restoring its best weights); ``history["epochs_run"]`` says how many epochs ran.
+    (restoring its best weights); ``history["epochs_run"]`` says how many epochs ran. The
+    model ends in the mode (train or eval) it came in.
+
+    Dtypes: ``X`` must have the model's dtype (half precision included: the loss and the
+    update then run in it, as a plain torch loop would); ``y`` holds int64 class labels.
+    Empty data and mismatched lengths raise ``ValueError``.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")

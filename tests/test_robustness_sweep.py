@@ -17,6 +17,7 @@ import importlib
 import inspect
 import pkgutil
 
+import numpy as np
 import pytest
 import torch
 
@@ -84,3 +85,32 @@ def test_sweep_size():
     functions = len(SPECS)
     kinds = {k for _, _, k in CASES}
     assert functions >= 100 and len(kinds) >= 25 and len(CASES) >= 1500, (functions, len(kinds), len(CASES))
+
+
+# ---------------------------------------------------------------- property tests on arbitrary floats
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+
+from sweep_specs_core import ACT  # noqa: E402
+
+DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
+TOLERANCE = {torch.float16: 2e-3, torch.bfloat16: 1.6e-2, torch.float32: 2e-6, torch.float64: 1e-12}
+
+
+@pytest.mark.parametrize("name", list(ACT))
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@settings(max_examples=25)
+@given(values=arrays(np.float64, st.integers(0, 12), elements=st.floats(allow_nan=True, allow_infinity=True,
+                                                                       min_value=None, max_value=None)))
+def test_activations_equal_torch_on_any_floats(name, dtype, values):
+    """Every element-wise activation equals torch's on arbitrary floats (NaN, +-inf, huge, tiny) in every dtype."""
+    ours, ref, kw, _ = ACT[name]
+    x = torch.as_tensor(values).to(dtype)
+    got, want = ours(x, **kw), ref(x, **kw)
+    assert got.dtype == want.dtype == dtype
+    finite = torch.isfinite(want)
+    tol = TOLERANCE[dtype]
+    torch.testing.assert_close(got[finite], want[finite], rtol=tol, atol=tol)
+    assert torch.isnan(got[torch.isnan(x)]).all()  # NaN in, NaN out: divergence stays visible
+    # (where torch overflows, e.g. its GELU at 1.7e38 or at inf, we may give the finite limit instead)
