@@ -152,6 +152,8 @@ def relu_derivative(input: torch.Tensor) -> torch.Tensor:
     r""":math:`\operatorname{ReLU}'(x) = \mathbb{1}[x > 0]` (0 at :math:`x=0`, as in torch).
 
     Matches: the gradient of ``torch.nn.functional.relu`` by autograd.
+    Differences: at NaN the derivative is undefined; this gives 0, torch's autograd passes the
+    incoming gradient through (1).
     """
     x = _check_input(input)
     return (x > 0).to(x.dtype)
@@ -274,6 +276,8 @@ def gelu_derivative(input: torch.Tensor, approximate: str = "none") -> torch.Ten
     r""":math:`\Phi(x) + x\,\varphi(x)` (exact), or the derivative of the tanh form.
 
     Matches: the gradient of ``torch.nn.functional.gelu`` by autograd.
+    Differences: at :math:`\pm\infty` the tanh form's derivative is its limit, 1 or 0, where
+    torch's autograd gives NaN.
     """
     x = _check_input(input)
     if _check_approximate(approximate) == "tanh":
