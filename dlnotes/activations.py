@@ -9,7 +9,14 @@ multiplies into the gradient at every layer, so its size decides whether gradien
 Every function is written so that it cannot overflow: no branch ever evaluates
 :math:`e^{x}` for a large positive :math:`x`, so extreme inputs give finite values *and*
 finite gradients (a ``torch.where`` whose discarded branch is ``inf`` still poisons the
-gradient with ``0 * inf = nan``).
+gradient with ``0 * inf = nan``). NaN stays NaN: a rectifier that mapped NaN to 0 would hide a
+diverged run.
+
+Dtypes: any floating-point tensor (float16, bfloat16, float32, float64), on any device; integer,
+bool and complex tensors raise ``TypeError``. Half precision (float16, bfloat16) is computed in
+float32 and rounded back to the input's dtype once, as torch's kernels do ("opmath"): the
+softmax sum over more than 65,504 entries and the cube in the tanh form of GELU would overflow
+in float16 otherwise.
 
 References: Glorot & Bengio (2010) for sigmoid/tanh saturation; Nair & Hinton (2010) ReLU;
 Maas et al. (2013) leaky ReLU; Clevert et al. (2016) ELU; Ramachandran et al. (2017) Swish;
@@ -17,6 +24,7 @@ Hendrycks & Gimpel (2016) GELU.
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from typing import Callable
@@ -32,12 +40,28 @@ __all__ = [
 ]
 
 
+_HALF = (torch.float16, torch.bfloat16)
+
+
 def _check_input(x) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"input must be a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point():
         raise TypeError(f"input must have a floating-point dtype, got {x.dtype}")
     return x
+
+
+def _opmath(fn: Callable) -> Callable:
+    """Run ``fn`` in float32 for half-precision input and round the result back once."""
+
+    @functools.wraps(fn)
+    def wrapper(input, *args, **kwargs):
+        x = _check_input(input)
+        if x.dtype in _HALF:
+            return fn(x.float(), *args, **kwargs).to(x.dtype)
+        return fn(x, *args, **kwargs)
+
+    return wrapper
 
 
 def _check_number(value, name: str) -> float:
@@ -56,6 +80,7 @@ def _check_approximate(approximate) -> str:
 
 # --- sigmoid and tanh: the saturating pair -------------------------------------------------
 
+@_opmath
 def sigmoid(input: torch.Tensor) -> torch.Tensor:
     r"""Logistic sigmoid, evaluated without overflow.
 
@@ -73,6 +98,7 @@ def sigmoid(input: torch.Tensor) -> torch.Tensor:
     return torch.where(x >= 0, 1 / (1 + torch.exp(-pos)), torch.exp(neg) / (1 + torch.exp(neg)))
 
 
+@_opmath
 def sigmoid_derivative(input: torch.Tensor) -> torch.Tensor:
     r""":math:`\sigma'(x) = \sigma(x)\,(1-\sigma(x)) \le \tfrac14`, with equality only at 0.
 
@@ -82,6 +108,7 @@ def sigmoid_derivative(input: torch.Tensor) -> torch.Tensor:
     return s * (1 - s)
 
 
+@_opmath
 def tanh(input: torch.Tensor) -> torch.Tensor:
     r"""Hyperbolic tangent, :math:`\tanh x = 2\sigma(2x) - 1`, computed as
 
@@ -98,6 +125,7 @@ def tanh(input: torch.Tensor) -> torch.Tensor:
                        torch.expm1(2 * neg) / (1 + torch.exp(2 * neg)))
 
 
+@_opmath
 def tanh_derivative(input: torch.Tensor) -> torch.Tensor:
     r""":math:`\tanh'(x) = 1 - \tanh^2 x \le 1`, with equality only at 0.
 
@@ -109,24 +137,29 @@ def tanh_derivative(input: torch.Tensor) -> torch.Tensor:
 
 # --- the rectifier family --------------------------------------------------------------------
 
+@_opmath
 def relu(input: torch.Tensor) -> torch.Tensor:
     r""":math:`\operatorname{ReLU}(x) = \max(x, 0)`.
 
     Matches: ``torch.nn.functional.relu(input)``.
     """
     x = _check_input(input)
-    return torch.where(x > 0, x, torch.zeros_like(x))
+    return torch.where((x > 0) | torch.isnan(x), x, torch.zeros_like(x))  # NaN stays NaN, as in torch
 
 
+@_opmath
 def relu_derivative(input: torch.Tensor) -> torch.Tensor:
     r""":math:`\operatorname{ReLU}'(x) = \mathbb{1}[x > 0]` (0 at :math:`x=0`, as in torch).
 
     Matches: the gradient of ``torch.nn.functional.relu`` by autograd.
+    Differences: at NaN the derivative is undefined; this gives 0, torch's autograd passes the
+    incoming gradient through (1).
     """
     x = _check_input(input)
     return (x > 0).to(x.dtype)
 
 
+@_opmath
 def leaky_relu(input: torch.Tensor, negative_slope: float = 0.01) -> torch.Tensor:
     r"""Leaky ReLU, :math:`\max(x, kx)` for :math:`0\le k<1`, i.e.
 
@@ -141,6 +174,7 @@ def leaky_relu(input: torch.Tensor, negative_slope: float = 0.01) -> torch.Tenso
     return torch.where(x > 0, x, k * x)
 
 
+@_opmath
 def leaky_relu_derivative(input: torch.Tensor, negative_slope: float = 0.01) -> torch.Tensor:
     r""":math:`1` for :math:`x>0`, :math:`k` for :math:`x\le 0`.
 
@@ -151,6 +185,7 @@ def leaky_relu_derivative(input: torch.Tensor, negative_slope: float = 0.01) -> 
     return torch.where(x > 0, torch.ones_like(x), torch.full_like(x, k))
 
 
+@_opmath
 def elu(input: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
     r"""Exponential linear unit (Clevert et al., 2016).
 
@@ -163,6 +198,7 @@ def elu(input: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
     return torch.where(x > 0, x, alpha * torch.expm1(x.clamp(max=0)))
 
 
+@_opmath
 def elu_derivative(input: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
     r""":math:`1` for :math:`x>0`, :math:`\alpha e^{x}` for :math:`x\le 0`.
 
@@ -175,6 +211,7 @@ def elu_derivative(input: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
 
 # --- smooth rectifiers -----------------------------------------------------------------------
 
+@_opmath
 def swish(input: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
     r"""Swish (Ramachandran et al., 2017): :math:`x\,\sigma(\beta x)`; :math:`\beta=1` is SiLU.
 
@@ -186,6 +223,7 @@ def swish(input: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
     return x * sigmoid(beta * x)
 
 
+@_opmath
 def swish_derivative(input: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
     r""":math:`\frac{d}{dx}\,x\sigma(\beta x) = \sigma(\beta x) + \beta x\,\sigma(\beta x)(1-\sigma(\beta x))`."""
     x = _check_input(input)
@@ -212,8 +250,12 @@ def silu_derivative(input: torch.Tensor) -> torch.Tensor:
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _GELU_C = 0.044715
+# Past |x| = 30 the tanh form's inner argument exceeds 980 and tanh is exactly +-1 in every
+# float format, so clamping there changes no value while keeping x**3 below float16's max.
+_GELU_TANH_SATURATES = 30.0
 
 
+@_opmath
 def gelu(input: torch.Tensor, approximate: str = "none") -> torch.Tensor:
     r"""GELU (Hendrycks & Gimpel, 2016): :math:`x\,\Phi(x)`, :math:`\Phi` the standard normal CDF.
 
@@ -224,21 +266,26 @@ def gelu(input: torch.Tensor, approximate: str = "none") -> torch.Tensor:
     """
     x = _check_input(input)
     if _check_approximate(approximate) == "tanh":
-        return 0.5 * x * (1 + tanh(_SQRT_2_OVER_PI * (x + _GELU_C * x**3)))
+        x_c = x.clamp(-_GELU_TANH_SATURATES, _GELU_TANH_SATURATES)  # the cube stays finite
+        return 0.5 * x * (1 + tanh(_SQRT_2_OVER_PI * (x_c + _GELU_C * x_c**3)))
     return 0.5 * x * (1 + torch.erf(x / math.sqrt(2)))
 
 
+@_opmath
 def gelu_derivative(input: torch.Tensor, approximate: str = "none") -> torch.Tensor:
     r""":math:`\Phi(x) + x\,\varphi(x)` (exact), or the derivative of the tanh form.
 
     Matches: the gradient of ``torch.nn.functional.gelu`` by autograd.
+    Differences: at :math:`\pm\infty` the tanh form's derivative is its limit, 1 or 0, where
+    torch's autograd gives NaN.
     """
     x = _check_input(input)
     if _check_approximate(approximate) == "tanh":
-        inner = _SQRT_2_OVER_PI * (x + _GELU_C * x**3)
+        x_c = x.clamp(-_GELU_TANH_SATURATES, _GELU_TANH_SATURATES)  # no inf * 0 past saturation
+        inner = _SQRT_2_OVER_PI * (x_c + _GELU_C * x_c**3)
         t = tanh(inner)
-        d_inner = _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * x**2)
-        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner
+        d_inner = _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * x_c**2)
+        return 0.5 * (1 + t) + 0.5 * x_c * (1 - t * t) * d_inner
     cdf = 0.5 * (1 + torch.erf(x / math.sqrt(2)))
     pdf = torch.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
     return cdf + x * pdf
@@ -255,6 +302,7 @@ def _check_dim(x: torch.Tensor, dim) -> int:
     return dim
 
 
+@_opmath
 def softmax(input: torch.Tensor, dim: int) -> torch.Tensor:
     r"""Softmax along ``dim``, shifted by the maximum so that no exponent is positive.
 
@@ -270,6 +318,7 @@ def softmax(input: torch.Tensor, dim: int) -> torch.Tensor:
     return e / e.sum(dim=dim, keepdim=True)
 
 
+@_opmath
 def log_softmax(input: torch.Tensor, dim: int) -> torch.Tensor:
     r"""Log-softmax by the log-sum-exp trick; finite even where softmax underflows to 0.
 

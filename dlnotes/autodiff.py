@@ -9,19 +9,45 @@ the chain rule at every node,
           \frac{\partial L}{\partial y}\,\frac{\partial y}{\partial x}.
 
 After Karpathy's *micrograd*; tested against ``torch.autograd`` in float64.
+
+Dtypes: a :class:`Value` holds a Python float (IEEE float64); ``int``, ``float`` and NumPy
+real scalars (``np.float32``, ``np.int64``) are accepted and converted, ``bool`` and complex
+numbers are refused. Arithmetic follows IEEE 754 as torch does in float64: ``0 ** -1`` is
+``inf``, ``(-8) ** 0.5`` is NaN and ``exp(1000)`` is ``inf`` (plain Python floats raise
+instead). There is no half precision here.
 """
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Callable
+
+import numpy as np
+
+__all__ = ["Value", "plot_graph"]
+
+
+def _is_real(x) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
+
+
+def _pow(a: float, k: float) -> float:
+    """``a ** k`` in IEEE arithmetic (C's ``pow``): inf, -inf or NaN instead of an exception."""
+    with np.errstate(all="ignore"):
+        return float(np.power(np.float64(a), np.float64(k)))
+
+
+def _exp(a: float) -> float:
+    with np.errstate(all="ignore"):
+        return float(np.exp(np.float64(a)))
 
 
 class Value:
     """A scalar node of a computational graph: ``data``, ``grad``, and how it was made."""
 
     def __init__(self, data: float, _children: tuple["Value", ...] = (), _op: str = "", label: str = ""):
-        if isinstance(data, bool) or not isinstance(data, (int, float)):
-            raise TypeError(f"Value holds a real number, got {type(data).__name__}")
+        if not _is_real(data):
+            raise TypeError(f"data must be a real number (int, float or NumPy scalar), got {type(data).__name__}")
         self.data = float(data)
         self.grad = 0.0
         self._backward: Callable[[], None] = lambda: None
@@ -56,18 +82,19 @@ class Value:
         return out
 
     def __pow__(self, k: float) -> "Value":
-        if isinstance(k, bool) or not isinstance(k, (int, float)):
+        if not _is_real(k):
             raise TypeError(f"exponent must be a constant int or float, got {type(k).__name__}")
-        out = Value(self.data**k, (self,), f"**{k}")
+        out = Value(_pow(self.data, k), (self,), f"**{k}")
+        k = float(k)
 
         def _backward():  # d(a^k)/da = k a^(k-1)
-            self.grad += k * self.data ** (k - 1) * out.grad
+            self.grad += k * _pow(self.data, k - 1) * out.grad
 
         out._backward = _backward
         return out
 
     def exp(self) -> "Value":
-        out = Value(math.exp(self.data), (self,), "exp")
+        out = Value(_exp(self.data), (self,), "exp")
 
         def _backward():  # d(e^a)/da = e^a
             self.grad += out.data * out.grad
@@ -96,7 +123,7 @@ class Value:
         return out
 
     def sigmoid(self) -> "Value":
-        s = 1 / (1 + math.exp(-self.data)) if self.data >= 0 else math.exp(self.data) / (1 + math.exp(self.data))
+        s = 1 / (1 + _exp(-self.data)) if self.data >= 0 else _exp(self.data) / (1 + _exp(self.data))
         out = Value(s, (self,), "sigmoid")
 
         def _backward():  # d(sigma a)/da = sigma(a)(1 - sigma(a))
@@ -142,17 +169,22 @@ class Value:
         return self._lift(other) / self
 
     def topological_order(self) -> list["Value"]:
-        """Every node this value depends on, each after all of its inputs."""
+        """Every node this value depends on, each after all of its inputs.
+
+        A depth-first search with an explicit stack (not recursion), so a graph a million
+        nodes deep is sorted as easily as a small one: each entry is a node and whether its
+        inputs have already been pushed; a node is emitted on its second visit.
+        """
         order, seen = [], set()
-
-        def visit(v: "Value") -> None:
-            if id(v) not in seen:
-                seen.add(id(v))
-                for child in v._prev:
-                    visit(child)
+        stack: list[tuple[Value, bool]] = [(self, False)]
+        while stack:
+            v, inputs_done = stack.pop()
+            if inputs_done:
                 order.append(v)
-
-        visit(self)
+            elif id(v) not in seen:
+                seen.add(id(v))
+                stack.append((v, True))
+                stack.extend((child, False) for child in reversed(v._prev) if id(child) not in seen)
         return order
 
     def backward(self) -> None:

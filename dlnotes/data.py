@@ -8,10 +8,13 @@ r"""Small data sets for the generalization chapter, generated or shipped with sc
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+__all__ = ["polynomial_features", "polynomial_data", "load_digits_tensors", "affine", "random_augment"]
 
 DEFAULT_COEF = (0.5, 1.2, -3.4, 2.8)  # a cubic with two bends on [-1, 1]
 
@@ -46,7 +49,7 @@ def polynomial_data(n: int, coef=DEFAULT_COEF, noise: float = 0.2, seed: int | N
     reach on fresh data (the Bayes error).
     """
     n = _check_count(n, "n", 1)
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not noise >= 0:
+    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not noise >= 0:
         raise ValueError(f"noise must be a non-negative float, got {noise!r}")
     coef = torch.as_tensor(coef, dtype=dtype)
     if coef.ndim != 1 or coef.numel() == 0:
@@ -95,8 +98,14 @@ def affine(images: torch.Tensor, angle: torch.Tensor, shift: torch.Tensor) -> to
     """
     x = _as_batch(images)
     n, _, h, w = x.shape
-    angle = torch.as_tensor(angle, dtype=x.dtype, device=x.device).reshape(-1).expand(n)
-    shift = torch.as_tensor(shift, dtype=x.dtype, device=x.device).reshape(-1, 2).expand(n, 2)
+    angle = torch.as_tensor(angle, dtype=x.dtype, device=x.device).reshape(-1)
+    shift = torch.as_tensor(shift, dtype=x.dtype, device=x.device).reshape(-1, 2)
+    for name, t in (("angle", angle), ("shift", shift)):
+        if len(t) not in (1, n):
+            raise ValueError(f"{name} must hold one value per image ({n}) or one for all, got {len(t)}")
+    if n == 0:
+        return x.clone()
+    angle, shift = angle.expand(n), shift.expand(n, 2)
     theta = angle * (math.pi / 180)
     cos, sin = torch.cos(theta), torch.sin(theta)
     # affine_grid works in normalized coordinates ([-1, 1] across each axis), y pointing down;
@@ -120,7 +129,7 @@ def random_augment(images: torch.Tensor, max_shift: int = 1, max_angle: float = 
     result has the input's shape.
     """
     max_shift = _check_count(max_shift, "max_shift", 0)
-    if isinstance(max_angle, bool) or not isinstance(max_angle, (int, float)) or not 0 <= max_angle <= 180:
+    if isinstance(max_angle, bool) or not isinstance(max_angle, numbers.Real) or not 0 <= max_angle <= 180:
         raise ValueError(f"max_angle must be a number of degrees in [0, 180], got {max_angle!r}")
     if not isinstance(images, torch.Tensor):
         raise TypeError(f"images must be a torch.Tensor, got {type(images).__name__}")

@@ -8,6 +8,11 @@ gradient when its norm exceeds a threshold (:func:`clip_grad_norm`, direction ke
 each entry (:func:`clip_grad_value`, direction changed). When a run has already produced NaN,
 :func:`find_nonfinite` says which parameters, gradients or buffers hold it, and
 :func:`dead_relu_fraction` measures the other failure of rectifiers: units that never fire.
+
+Dtypes: gradients and parameters of any floating-point or complex dtype, on any device; norms
+are computed by ``torch.linalg.vector_norm`` in the gradients' dtype (torch accumulates half
+precision in float32) and returned in it. :func:`find_nonfinite` counts inf and NaN in
+floating-point and complex tensors (a complex entry is non-finite when either part is).
 """
 from __future__ import annotations
 
@@ -142,7 +147,7 @@ def find_nonfinite(model: nn.Module) -> dict[str, int]:
     found: dict[str, int] = {}
 
     def record(name: str, t: torch.Tensor | None) -> None:
-        if t is not None and t.is_floating_point():
+        if t is not None and (t.is_floating_point() or t.is_complex()):
             count = int((~torch.isfinite(t)).sum().item())
             if count:
                 found[name] = count
@@ -163,7 +168,13 @@ def dead_relu_fraction(model: nn.Module, inputs: torch.Tensor) -> dict[str, floa
 
     A dead unit gets zero gradient for every example of ``inputs`` (ReLU'(x) = 0 for
     :math:`x\le 0`), so gradient descent cannot revive it. ``inputs`` is one batch, shape
-    ``(N, ...)``; units are the non-batch entries of each ReLU's output.
+    ``(N, ...)``; units are the non-batch entries of each ReLU's output. A ReLU module called
+    more than once in a forward pass (one ``nn.ReLU`` shared by several layers) gets one entry
+    per call, ``"name[0]"``, ``"name[1]"``, ...: each call's units are different units. A
+    ReLU that the forward pass never calls is left out.
+
+    The model runs in the mode it is in, and its buffers (batch-norm running statistics) are
+    restored afterwards, so measuring changes nothing in the model.
     """
     model = _check_module(model)
     if not isinstance(inputs, torch.Tensor):
@@ -173,14 +184,15 @@ def dead_relu_fraction(model: nn.Module, inputs: torch.Tensor) -> dict[str, floa
     relus = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.ReLU)]
     if not relus:
         raise ValueError("model has no nn.ReLU modules to inspect")
-    fractions: dict[str, float] = {}
+    calls: dict[str, list[float]] = {name: [] for name, _ in relus}
 
     def hook(name):
         def record(module, args, output):
             alive = (output.detach().reshape(output.shape[0], -1) > 0).any(dim=0)
-            fractions[name] = 1.0 - alive.double().mean().item()
+            calls[name].append(1.0 - alive.double().mean().item())
         return record
 
+    buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
     handles = [m.register_forward_hook(hook(name)) for name, m in relus]
     try:
         with torch.no_grad():
@@ -188,4 +200,13 @@ def dead_relu_fraction(model: nn.Module, inputs: torch.Tensor) -> dict[str, floa
     finally:
         for h in handles:
             h.remove()
+        with torch.no_grad():
+            for name, b in model.named_buffers():
+                b.copy_(buffers[name])
+    fractions: dict[str, float] = {}
+    for name, values in calls.items():
+        if len(values) == 1:
+            fractions[name] = values[0]
+        else:
+            fractions.update({f"{name}[{i}]": v for i, v in enumerate(values)})
     return fractions

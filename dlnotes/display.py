@@ -5,6 +5,8 @@ import inspect
 import textwrap
 from pathlib import Path
 
+__all__ = ["Source", "show"]
+
 
 class Source:
     """Source code of a dlnotes object, rendered as a highlighted Python block.

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 
 import torch
 from torch import nn
+
+__all__ = ["EarlyStopping"]
 
 
 class EarlyStopping:
@@ -36,11 +39,11 @@ class EarlyStopping:
     """
 
     def __init__(self, patience: int, min_delta: float = 0.0, mode: str = "min", restore_best: bool = True):
-        if isinstance(patience, bool) or not isinstance(patience, int):
+        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral):
             raise TypeError(f"patience must be an int, got {type(patience).__name__}")
         if patience < 1:
             raise ValueError(f"patience must be at least 1, got {patience}")
-        if not isinstance(min_delta, (int, float)) or isinstance(min_delta, bool):
+        if not isinstance(min_delta, numbers.Real) or isinstance(min_delta, bool):
             raise TypeError(f"min_delta must be a float, got {type(min_delta).__name__}")
         if not (min_delta >= 0 and math.isfinite(min_delta)):
             raise ValueError(f"min_delta must be finite and non-negative, got {min_delta}")
@@ -65,7 +68,7 @@ class EarlyStopping:
             if value.numel() != 1:
                 raise ValueError(f"value must be a scalar, got a tensor of shape {tuple(value.shape)}")
             value = value.item()
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise TypeError(f"value must be a number, got {type(value).__name__}")
         if model is not None and not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module or None, got {type(model).__name__}")

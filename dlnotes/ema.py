@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import copy
 import itertools
+import numbers
 
 import torch
 from torch import nn
+
+__all__ = ["EMA"]
 
 
 class EMA(nn.Module):
@@ -42,7 +45,7 @@ class EMA(nn.Module):
         super().__init__()
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-        if isinstance(decay, bool) or not isinstance(decay, (int, float)):
+        if isinstance(decay, bool) or not isinstance(decay, numbers.Real):
             raise TypeError(f"decay must be a float in [0, 1], got {type(decay).__name__}")
         if not 0.0 <= decay <= 1.0:
             raise ValueError(f"decay must be in [0, 1], got {decay}")

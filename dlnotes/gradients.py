@@ -10,14 +10,59 @@ For a scalar function :math:`f:\mathbb{R}^n\to\mathbb{R}` and a unit vector :mat
 where :math:`\theta` is the angle between :math:`\nabla f(x)` and :math:`u`. The functions
 here compute each side *independently*, so the chapter can measure that they agree instead
 of assuming it.
+
+Dtypes: ``x`` is a float32 or float64 tensor; use float64 for checks. Finite differences
+refuse float16 and bfloat16 with a ``TypeError`` rather than compute in float64 behind the
+caller's back: a step small enough for a derivative is below their resolution
+(:math:`1 + 10^{-6}` rounds to 1 in both), so they would return zeros and
+:func:`check_gradient` would report an error of 1 on a correct gradient. Cast ``x`` (and
+the model) to float64 to check a half-precision function. The default step ``eps`` depends
+on the dtype (:func:`default_eps`).
 """
 from __future__ import annotations
 
+import numbers
 from typing import Callable
 
 import torch
 
+__all__ = ["default_eps", "numerical_gradient", "gradient", "directional_derivative", "check_gradient"]
+
 ScalarFn = Callable[[torch.Tensor], torch.Tensor]
+
+_HALF = (torch.float16, torch.bfloat16)
+
+
+def default_eps(dtype: torch.dtype) -> float:
+    r"""The central-difference step used when ``eps`` is not given.
+
+    The error of a central difference is about
+    :math:`\epsilon_\text{mach}|f|/h + h^2|f^{(3)}|/6`, smallest near
+    :math:`h = \epsilon_\text{mach}^{1/3}`: ``1e-6`` in float64 (close to
+    :math:`6\cdot 10^{-6}`, and the value every check here was written with) and
+    :math:`\epsilon_\text{mach}^{1/3} \approx 4.9\cdot 10^{-3}` in float32, where ``1e-6``
+    would leave only one significant digit. Half precision is refused.
+    """
+    if dtype == torch.float64:
+        return 1e-6
+    if dtype == torch.float32:
+        return torch.finfo(torch.float32).eps ** (1 / 3)
+    raise TypeError(f"dtype must be torch.float32 or torch.float64 for finite differences, got {dtype}")
+
+
+def _check_eps(eps, x: torch.Tensor) -> float:
+    if x.dtype in _HALF:
+        raise TypeError(
+            f"x must be float32 or float64 for finite differences, got {x.dtype}: a step small "
+            "enough for a derivative is below half precision's resolution; use x.double()"
+        )
+    if eps is None:
+        return default_eps(x.dtype)
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
+        raise TypeError(f"eps must be a positive number or None, got {type(eps).__name__}")
+    if not eps > 0:
+        raise ValueError(f"eps must be positive, got {eps}")
+    return float(eps)
 
 
 def _check_point(x) -> torch.Tensor:
@@ -28,6 +73,11 @@ def _check_point(x) -> torch.Tensor:
     if x.numel() == 0:
         raise ValueError("x must have at least one element, got an empty tensor")
     return x.detach()
+
+
+def _check_fn(f) -> None:
+    if not callable(f):
+        raise TypeError(f"f must be callable as f(x), got {type(f).__name__}")
 
 
 def _scalar(y, where: str) -> torch.Tensor:
@@ -41,19 +91,21 @@ def _scalar(y, where: str) -> torch.Tensor:
     return y.reshape(())
 
 
-def numerical_gradient(f: ScalarFn, x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+def numerical_gradient(f: ScalarFn, x: torch.Tensor, eps: float | None = None) -> torch.Tensor:
     r"""Gradient of a scalar ``f`` at ``x`` by central differences.
 
     .. math:: \frac{\partial f}{\partial x_i} \approx \frac{f(x + \epsilon e_i) - f(x - \epsilon e_i)}{2\epsilon}
 
     The truncation error is :math:`O(\epsilon^2)`; use float64 (rounding error grows like
-    :math:`\text{machine eps}/\epsilon`). Costs :math:`2n` evaluations of ``f``.
+    :math:`\text{machine eps}/\epsilon`). ``eps=None`` is :func:`default_eps` of ``x``'s
+    dtype (1e-6 in float64); float16/bfloat16 raise ``TypeError``. Costs :math:`2n`
+    evaluations of ``f``.
 
     Matches: ``torch.autograd.functional.jacobian(f, x)`` for smooth ``f``, to about 1e-8 in float64.
     """
+    _check_fn(f)
     x = _check_point(x)
-    if not eps > 0:
-        raise ValueError(f"eps must be positive, got {eps}")
+    eps = _check_eps(eps, x)
     flat = x.reshape(-1)
     grad = torch.empty_like(flat)
     with torch.no_grad():
@@ -71,6 +123,7 @@ def gradient(f: ScalarFn, x: torch.Tensor) -> torch.Tensor:
 
     Matches: ``torch.autograd.grad(f(x), x)[0]``.
     """
+    _check_fn(f)
     x = _check_point(x).clone().requires_grad_(True)
     y = _scalar(f(x), "at x")
     if not y.requires_grad:  # f does not depend on x
@@ -107,7 +160,7 @@ def directional_derivative(f: ScalarFn, x: torch.Tensor, direction: torch.Tensor
     return torch.zeros((), dtype=x.dtype, device=x.device) if dy_dt is None else dy_dt
 
 
-def check_gradient(f: ScalarFn, x: torch.Tensor, eps: float = 1e-6) -> float:
+def check_gradient(f: ScalarFn, x: torch.Tensor, eps: float | None = None) -> float:
     r"""Largest error between the autograd gradient and central differences, relative to the gradient's size.
 
     .. math:: \frac{\max_i |g_i - n_i|}{\max(\max_i |g_i|,\ \max_i |n_i|)}
@@ -115,11 +168,13 @@ def check_gradient(f: ScalarFn, x: torch.Tensor, eps: float = 1e-6) -> float:
     with :math:`g = \nabla f(x)` from autograd and :math:`n` from :func:`numerical_gradient`
     (0 when both are exactly zero). Dividing by the largest entry, not entry by entry, keeps
     tiny gradient entries, where both methods agree only in absolute terms, from dominating.
-    In float64 a correct gradient of a smooth function gives about 1e-7 or less; a wrong
-    backward gives values of order 1.
+    In float64 a correct gradient of a smooth function gives about 1e-7 or less, in float32
+    (with its default ``eps``) about 1e-4; a wrong backward gives values of order 1.
+    float16/bfloat16 ``x`` raise ``TypeError`` (see the module docstring).
 
     Matches (as a pass/fail test): ``torch.autograd.gradcheck``.
     """
+    _check_eps(eps, _check_point(x))
     g = gradient(f, x)
     n = numerical_gradient(f, x, eps=eps)
     scale = max(g.abs().max().item(), n.abs().max().item())

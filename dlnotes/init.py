@@ -15,6 +15,10 @@ deviation for the non-linearity that follows (:func:`calculate_gain`).
 
 A uniform distribution :math:`U(-a, a)` has variance :math:`a^2/3`, so the uniform variants use
 :math:`a = \sqrt3\,\sigma_W`.
+
+Dtypes: the fill functions sample in place in the tensor's own floating-point dtype and
+device, as ``torch.nn.init`` does (half precision included: the draw is torch's, rounded to
+the dtype); the standard deviation itself is a Python float.
 """
 from __future__ import annotations
 
@@ -114,9 +118,14 @@ def init_std(tensor: torch.Tensor, scheme: str, gain: float = 1.0, mode: str = "
         raise ValueError(f"scheme must be 'xavier' or 'kaiming', got {scheme!r}")
     gain, mode = _check_gain(gain), _check_mode(mode)
     fan_in, fan_out = fan_in_and_fan_out(tensor)
+    fan = fan_in + fan_out if scheme == "xavier" else (fan_in if mode == "fan_in" else fan_out)
+    if fan == 0:
+        which = "fan_in + fan_out" if scheme == "xavier" else mode
+        raise ValueError(f"tensor of shape {tuple(tensor.shape)} has {which} = 0, so the {scheme} "
+                         "standard deviation (which divides by it) is undefined")
     if scheme == "xavier":
-        return gain * math.sqrt(2.0 / (fan_in + fan_out))
-    return gain / math.sqrt(fan_in if mode == "fan_in" else fan_out)
+        return gain * math.sqrt(2.0 / fan)
+    return gain / math.sqrt(fan)
 
 
 def _fill(tensor, scheme: str, gain: float, mode: str, uniform: bool, generator) -> torch.Tensor:

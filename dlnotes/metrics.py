@@ -24,6 +24,11 @@ import math
 import numpy as np
 import torch
 
+__all__ = [
+    "confusion_matrix", "precision_recall_f1", "roc_curve", "roc_auc", "roc_auc_rank",
+    "precision_recall_curve", "average_precision", "group_auc"
+]
+
 _AVERAGES = ("binary", "micro", "macro", None)
 _WEIGHTINGS = ("impressions", "clicks", "uniform")
 

@@ -12,13 +12,23 @@ Three of them, written from scratch:
 * **inverted dropout (倒置丢弃法)** (Srivastava et al., 2014): during training zero each unit with
   probability ``p`` and scale the survivors by :math:`1/(1-p)`, so that the expectation is
   unchanged and evaluation needs no rescaling.
+
+Dtypes: dropout and the L2 penalty work in the input's floating-point dtype (half precision
+included). :func:`ridge` solves in float32 or float64: integer inputs become float64 (as
+scikit-learn converts them), mixed float dtypes are promoted to the wider one, and float16 /
+bfloat16 are solved in float32 (torch's linear algebra has no half-precision kernels); the
+coefficients come back in that dtype.
 """
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Iterable
 
 import torch
 from torch import nn
+
+__all__ = ["Dropout", "l2_penalty", "ridge"]
 
 
 def _check_tensor(x, name: str) -> torch.Tensor:
@@ -28,11 +38,23 @@ def _check_tensor(x, name: str) -> torch.Tensor:
 
 
 def _check_non_negative(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a float, got {type(value).__name__}")
     if not value >= 0:
         raise ValueError(f"{name} must be non-negative, got {value}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
     return float(value)
+
+
+def _solve_dtype(X: torch.Tensor, y: torch.Tensor) -> torch.dtype:
+    for name, t in (("X", X), ("y", y)):
+        if t.is_complex() or t.dtype == torch.bool:
+            raise TypeError(f"{name} must hold real numbers, got dtype {t.dtype}")
+    dtype = torch.promote_types(X.dtype, y.dtype)
+    if not dtype.is_floating_point:
+        return torch.float64
+    return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
 
 
 class Dropout(nn.Module):
@@ -51,7 +73,7 @@ class Dropout(nn.Module):
 
     def __init__(self, p: float = 0.5, inplace: bool = False):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)):
+        if isinstance(p, bool) or not isinstance(p, numbers.Real):
             raise TypeError(f"p must be a float in [0, 1), got {type(p).__name__}")
         if not 0.0 <= p < 1.0:
             raise ValueError(f"dropout probability p must be in [0, 1), got {p}")
@@ -91,7 +113,8 @@ def ridge(X: torch.Tensor, y: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
     minimum-norm solution when :math:`X` has more columns than rows).
 
     Matches: ``sklearn.linear_model.Ridge(alpha, fit_intercept=False).fit(X, y).coef_``
-    (and ``LinearRegression(fit_intercept=False)`` for ``alpha = 0``).
+    (and ``LinearRegression(fit_intercept=False)`` for ``alpha = 0``). Like scikit-learn, NaN or
+    infinite entries and empty inputs raise ``ValueError``.
     """
     _check_tensor(X, "X")
     _check_tensor(y, "y")
@@ -100,6 +123,13 @@ def ridge(X: torch.Tensor, y: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
         raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {tuple(X.shape)}")
     if y.shape != X.shape[:1]:
         raise ValueError(f"y must have shape ({X.shape[0]},) to match X, got {tuple(y.shape)}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"X must have at least one sample and one feature, got shape {tuple(X.shape)}")
+    dtype = _solve_dtype(X, y)
+    X, y = X.to(dtype), y.to(X.device, dtype)
+    for name, t in (("X", X), ("y", y)):
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{name} must not contain NaN or infinity, got {int((~torch.isfinite(t)).sum())} such entries")
     if alpha == 0.0:
         driver = "gelsd" if X.device.type == "cpu" else None
         return torch.linalg.lstsq(X, y.unsqueeze(1), driver=driver).solution.squeeze(1)

@@ -13,12 +13,15 @@ where :math:`f^{(-k)}` is trained on every fold but :math:`V_k`.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Callable
 
 import numpy as np
 import torch
 from torch import nn
 from .progress import tqdm
+
+__all__ = ["kfold_indices", "train_val_split", "cross_val_scores", "evaluate", "fit_classifier"]
 
 Indices = np.ndarray
 
@@ -87,6 +90,7 @@ def train_val_split(n: int, val_size: float | int = 0.25, shuffle: bool = True,
     if isinstance(val_size, bool) or not isinstance(val_size, (int, float, np.integer, np.floating)):
         raise TypeError(f"val_size must be a float in (0, 1) or an int, got {type(val_size).__name__}")
     if isinstance(val_size, (float, np.floating)):
+        val_size = float(val_size)  # np.float32 arithmetic would round val_size * n differently
         if not 0 < val_size < 1:
             raise ValueError(f"val_size must be in (0, 1) when a float, got {val_size}")
         n_val = math.ceil(val_size * n)
@@ -145,19 +149,33 @@ def fit_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
     mode, on the un-augmented training set) and, with validation data, ``val_loss``/``val_acc``;
     an :class:`~dlnotes.ema.EMA` is updated after every step and evaluated as ``ema_val_*``.
     An :class:`~dlnotes.early_stopping.EarlyStopping` watches ``val_loss`` and may end training
-    (restoring its best weights); ``history["epochs_run"]`` says how many epochs ran.
+    (restoring its best weights); ``history["epochs_run"]`` says how many epochs ran. The
+    model ends in the mode (train or eval) it came in.
+
+    Dtypes: ``X`` must have the model's dtype (half precision included: the loss and the
+    update then run in it, as a plain torch loop would); ``y`` holds int64 class labels.
+    Empty data and mismatched lengths raise ``ValueError``.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _check_data(X, y, "X", "y")
+    weight = next(model.parameters(), None)
+    if weight is not None and X.dtype != weight.dtype:
+        raise TypeError(f"X must have the model's dtype {weight.dtype}, got {X.dtype}")
     epochs = _check_int(epochs, "epochs", 1)
+    for name, value in (("lr", lr), ("weight_decay", weight_decay)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr}")
-    if weight_decay < 0:
+    if not weight_decay >= 0:
         raise ValueError(f"weight_decay must be non-negative, got {weight_decay}")
     if batch_size is not None:
         batch_size = _check_int(batch_size, "batch_size", 1)
     if (X_val is None) != (y_val is None):
         raise ValueError("X_val and y_val must be given together")
+    if X_val is not None:
+        _check_data(X_val, y_val, "X_val", "y_val")
     if early_stopping is not None and X_val is None:
         raise ValueError("early_stopping needs validation data (X_val, y_val)")
     optimizers = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -170,6 +188,7 @@ def fit_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
     keys = ["train_loss", "train_acc"] + (["val_loss", "val_acc"] if X_val is not None else [])
     keys += ["ema_val_loss", "ema_val_acc"] if (ema is not None and X_val is not None) else []
     history: dict[str, list[float]] = {key: [] for key in keys}
+    was_training = model.training
     model.train()
     for _ in tqdm(range(epochs), disable=not progress):
         order = torch.randperm(n, generator=generator).to(X.device)
@@ -195,6 +214,19 @@ def fit_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
                 break
     if early_stopping is not None:
         early_stopping.restore(model)
+    model.train(was_training)  # leave the caller's model in the mode it came in
     history["epochs_run"] = [len(history["train_loss"])]
     return history
+
+
+def _check_data(X, y, x_name: str, y_name: str) -> None:
+    for name, t in ((x_name, X), (y_name, y)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if X.ndim == 0 or len(X) == 0:
+        raise ValueError(f"{x_name} must hold at least one sample, got shape {tuple(X.shape)}")
+    if y.shape != X.shape[:1]:
+        raise ValueError(f"{y_name} must have shape ({len(X)},) to match {x_name}, got {tuple(y.shape)}")
+    if y.dtype not in (torch.int64, torch.uint8):  # what cross_entropy takes as class labels
+        raise TypeError(f"{y_name} must hold class labels as int64 (torch.long), got dtype {y.dtype}")
 

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
+__all__ = ["set_style"]
+
 STYLE_FILE = Path(__file__).with_name("dlnotes.mplstyle")
 
 

@@ -118,7 +118,7 @@ def test_log_and_rdiv_match_torch():
 
 
 def test_bad_input():
-    with pytest.raises(TypeError, match="Value holds a real number, got str"):
+    with pytest.raises(TypeError, match="data must be a real number .*, got str"):
         Value("1.0")
     with pytest.raises(TypeError, match="exponent must be a constant"):
         Value(2.0) ** Value(2.0)

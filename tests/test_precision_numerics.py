@@ -1,6 +1,7 @@
 """dlnotes.precision.numerics: census, sums, gradient capture and the training helper."""
 import math
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -142,7 +143,9 @@ def test_train_regression_fp16_needs_loss_scaling_for_tiny_gradients():
 @pytest.mark.parametrize("kwargs,exc,match", [
     (dict(precision="fp8"), ValueError, "precision must be one of.*'fp8'"),
     (dict(precision="fp16", scaler=GradScaler(), master_weights=False), ValueError, "master_weights=True"),
-    (dict(steps=0), ValueError, "steps and batch_size must be positive ints, got 0"),
+    (dict(steps=0), ValueError, "steps must be a positive int, got 0"),
+    (dict(batch_size=np.int64(0)), ValueError, "batch_size must be a positive int, got 0"),
+    (dict(lr=True), TypeError, "lr must be a real number"),
 ])  # fmt: skip
 def test_train_regression_rejects_bad_arguments(kwargs, exc, match):
     X, Y = small_problem(1.0)

@@ -95,7 +95,7 @@ def test_unscale_then_step_unscales_once_and_gradients_are_divided_by_the_scale(
     torch.testing.assert_close(model.weight.grad, scaled / 8.0, rtol=0, atol=0)
     scaler.step(opt)
     torch.testing.assert_close(model.weight.grad, scaled / 8.0, rtol=0, atol=0)
-    with pytest.raises(RuntimeError, match="already been called"):
+    with pytest.raises(RuntimeError, match="after step"):
         scaler.unscale_(opt)
 
 

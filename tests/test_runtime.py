@@ -24,6 +24,7 @@ def test_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
 
 def test_device_environment_override(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
     monkeypatch.setenv("DLNOTES_DEVICE", "cpu")
     assert dlnotes.device() == torch.device("cpu")
     monkeypatch.setenv("DLNOTES_DEVICE", "cuda:1")

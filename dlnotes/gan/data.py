@@ -16,6 +16,8 @@ import math
 
 import torch
 
+__all__ = ["BENCHMARKS", "ring_centers", "grid_centers", "centers", "sample_mixture", "digits"]
+
 BENCHMARKS = {"ring": {"n_modes": 8, "std": 0.01}, "grid": {"n_modes": 25, "std": 0.05}}
 
 

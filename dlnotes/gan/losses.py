@@ -19,11 +19,21 @@ is their "train G to maximize :math:`\log D(G(z))`" fix, the same as training G 
 labelled *real* (the notes' "label flipping"). Least squares: Mao et al. (2017); hinge: Lim &
 Ye (2017), Miyato et al. (2018); Wasserstein: Arjovsky et al. (2017); gradient penalty:
 Gulrajani et al. (2017).
+
+Dtypes: logits and samples are floating-point tensors of any dtype; losses are computed in
+that dtype by torch's own kernels (``binary_cross_entropy_with_logits`` and ``logsigmoid``
+compute half-precision inputs in float32 internally). Targets must be numbers or tensors
+that broadcast to the logits' shape without changing it.
 """
 from __future__ import annotations
 
+import numbers
+
 import torch
 import torch.nn.functional as F
+
+__all__ = ["LOSSES", "discriminator_loss", "generator_loss", "gradient_penalty", "smooth_labels",
+           "soft_labels", "flip_labels", "instance_noise"]
 
 LOSSES = ("minimax", "nonsaturating", "least_squares", "hinge", "wasserstein")
 _TARGETED = ("minimax", "nonsaturating", "least_squares")
@@ -39,6 +49,25 @@ def _check_logits(name: str, value) -> None:
         raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
     if not value.is_floating_point():
         raise ValueError(f"{name} must be floating point, got {value.dtype}")
+
+
+def _is_number(value, expected: float) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value) == expected
+
+
+def _target(name: str, value, logits_name: str, logits: torch.Tensor) -> torch.Tensor:
+    """``value`` as a tensor like ``logits``; it may broadcast to their shape, never widen it."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, torch.Tensor)):
+        raise TypeError(f"{name} must be a number or a tensor, got {type(value).__name__}")
+    target = torch.as_tensor(value, dtype=logits.dtype, device=logits.device)
+    try:
+        widened = torch.broadcast_shapes(target.shape, logits.shape) != logits.shape
+    except RuntimeError:
+        widened = True
+    if widened:  # (B,) logits against (B, 1) targets would broadcast to (B, B)
+        raise ValueError(f"{name} must be a number or broadcast to the shape of {logits_name} "
+                         f"{tuple(logits.shape)}, got shape {tuple(target.shape)}")
+    return target
 
 
 def discriminator_loss(
@@ -62,12 +91,11 @@ def discriminator_loss(
     _check_loss(loss)
     _check_logits("real_logits", real_logits)
     _check_logits("fake_logits", fake_logits)
-    labelled = not (isinstance(real_target, float) and real_target == 1.0
-                    and isinstance(fake_target, float) and fake_target == 0.0)
+    labelled = not (_is_number(real_target, 1.0) and _is_number(fake_target, 0.0))
     if labelled and loss not in _TARGETED:
         raise ValueError(f"loss {loss!r} has no labels; real_target/fake_target apply to {_TARGETED}")
-    real_target = torch.as_tensor(real_target, dtype=real_logits.dtype, device=real_logits.device)
-    fake_target = torch.as_tensor(fake_target, dtype=fake_logits.dtype, device=fake_logits.device)
+    real_target = _target("real_target", real_target, "real_logits", real_logits)
+    fake_target = _target("fake_target", fake_target, "fake_logits", fake_logits)
     if loss in ("minimax", "nonsaturating"):
         return (F.binary_cross_entropy_with_logits(real_logits, real_target.expand_as(real_logits))
                 + F.binary_cross_entropy_with_logits(fake_logits, fake_target.expand_as(fake_logits)))
@@ -115,25 +143,36 @@ def gradient_penalty(
     _check_logits("fake", fake)
     if real.shape != fake.shape:
         raise ValueError(f"real and fake must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}")
+    if real.ndim == 0 or real.shape[0] == 0:
+        raise ValueError(f"real and fake must be a non-empty batch (B, ...), got shape {tuple(real.shape)}")
     if not callable(critic):
         raise TypeError(f"critic must be callable, got {type(critic).__name__}")
     eps = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), generator=generator,
                      dtype=real.dtype).to(real.device)
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
-    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+    return ((grad.reshape(len(grad), -1).norm(dim=1) - 1) ** 2).mean()  # (B,): one scalar per sample
 
 
 def _check_count(n) -> None:
-    if isinstance(n, bool) or not isinstance(n, int):
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"n must be an int, got {type(n).__name__}")
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
 
 
+def _real(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    if value != value:
+        raise ValueError(f"{name} must be a number, got {value}")
+    return float(value)
+
+
 def smooth_labels(n: int, smoothing: float = 0.1) -> torch.Tensor:
     r"""One-sided label smoothing (Salimans et al., 2016): real labels :math:`1-\alpha`, fakes keep 0."""
     _check_count(n)
+    smoothing = _real("smoothing", smoothing)
     if not 0 <= smoothing < 1:
         raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
     return torch.full((n, 1), 1.0 - smoothing)
@@ -142,6 +181,7 @@ def smooth_labels(n: int, smoothing: float = 0.1) -> torch.Tensor:
 def soft_labels(n: int, low: float, high: float, generator: torch.Generator | None = None) -> torch.Tensor:
     r"""Labels drawn uniformly from :math:`[\text{low}, \text{high}]` (the notes: [0.7, 1.2] and [0, 0.3])."""
     _check_count(n)
+    low, high = _real("low", low), _real("high", high)
     if not low <= high:
         raise ValueError(f"low must be <= high, got low={low}, high={high}")
     return low + (high - low) * torch.rand(n, 1, generator=generator)
@@ -150,6 +190,7 @@ def soft_labels(n: int, low: float, high: float, generator: torch.Generator | No
 def flip_labels(labels: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
     r"""Noisy labels: each label :math:`y` becomes :math:`1-y` with probability ``p``."""
     _check_logits("labels", labels)
+    p = _real("p", p)
     if not 0 <= p <= 1:
         raise ValueError(f"p must be in [0, 1], got {p}")
     flip = torch.rand(labels.shape, generator=generator).to(labels.device) < p
@@ -159,6 +200,7 @@ def flip_labels(labels: torch.Tensor, p: float, generator: torch.Generator | Non
 def instance_noise(x: torch.Tensor, std: float, generator: torch.Generator | None = None) -> torch.Tensor:
     r"""Instance noise (Sønderby et al., 2017): D sees :math:`x + \mathcal N(0, \text{std}^2 I)`, real and fake alike."""
     _check_logits("x", x)
+    std = _real("std", std)
     if not std >= 0:
         raise ValueError(f"std must be non-negative, got {std}")
     if std == 0:

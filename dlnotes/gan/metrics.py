@@ -15,6 +15,8 @@ import math
 
 import torch
 
+__all__ = ["mode_metrics"]
+
 
 def mode_metrics(samples: torch.Tensor, centers: torch.Tensor, std: float) -> dict:
     """``modes`` captured, ``high_quality`` fraction in [0, 1], ``reverse_kl`` and ``counts``.

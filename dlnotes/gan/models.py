@@ -7,10 +7,14 @@ discriminator can see the lack of diversity that a one-sample discriminator cann
 """
 from __future__ import annotations
 
+import numbers
+
 import torch
 from torch import nn
 
 from .spectral import spectral_norm as _spectral_norm
+
+__all__ = ["pack", "GaussianNoise", "mlp_generator", "mlp_discriminator", "conv_discriminator"]
 
 ACTIVATIONS = {"relu": lambda: nn.ReLU(), "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh": lambda: nn.Tanh()}
 
@@ -19,10 +23,13 @@ def pack(x: torch.Tensor, degree: int) -> torch.Tensor:
     r"""Group ``degree`` consecutive samples into one: ``(B, ...)`` to ``(B/degree, degree * prod(...))``."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-    if isinstance(degree, bool) or not isinstance(degree, int):
+    if isinstance(degree, bool) or not isinstance(degree, numbers.Integral):
         raise TypeError(f"degree must be an int, got {type(degree).__name__}")
+    degree = int(degree)
     if degree < 1:
         raise ValueError(f"degree must be at least 1, got {degree}")
+    if x.ndim == 0:
+        raise ValueError("x must have a batch dimension (B, ...), got a 0-d tensor")
     if x.shape[0] % degree:
         raise ValueError(f"degree must divide the batch size, got degree={degree} for batch {x.shape[0]}")
     return x.reshape(x.shape[0] // degree, -1)

@@ -15,10 +15,22 @@ iteration, one step per training forward pass, warm-started from the previous st
 """
 from __future__ import annotations
 
+import numbers
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
+
+__all__ = ["power_iteration", "SpectralNorm", "spectral_norm", "lipschitz_constant"]
+
+
+def _check_iterations(n) -> int:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"n_power_iterations must be an int, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"n_power_iterations must be positive, got {n}")
+    return int(n)
 
 
 def power_iteration(
@@ -35,10 +47,12 @@ def power_iteration(
         raise ValueError(f"W must be a matrix (2-D), got shape {tuple(W.shape)}")
     if v.shape != (W.shape[1],):
         raise ValueError(f"v must have shape ({W.shape[1]},), got {tuple(v.shape)}")
-    if isinstance(n_power_iterations, bool) or not isinstance(n_power_iterations, int):
-        raise TypeError(f"n_power_iterations must be an int, got {type(n_power_iterations).__name__}")
-    if n_power_iterations < 1:
-        raise ValueError(f"n_power_iterations must be positive, got {n_power_iterations}")
+    if v.dtype != W.dtype or v.device != W.device:
+        raise TypeError(f"v must have W's dtype and device, got {v.dtype} on {v.device} "
+                        f"for W {W.dtype} on {W.device}")
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0:
+        raise TypeError(f"eps must be a positive number, got {eps!r}")
+    n_power_iterations = _check_iterations(n_power_iterations)
     v = F.normalize(v, dim=0, eps=eps)
     for _ in range(n_power_iterations):
         u = F.normalize(W @ v, dim=0, eps=eps)
@@ -58,10 +72,11 @@ class SpectralNorm(nn.Module):
 
     def __init__(self, weight: torch.Tensor, n_power_iterations: int = 1, dim: int = 0, eps: float = 1e-12):
         super().__init__()
+        if not isinstance(weight, torch.Tensor):
+            raise TypeError(f"weight must be a torch.Tensor, got {type(weight).__name__}")
         if weight.ndim < 2:
             raise ValueError(f"weight must have at least 2 dimensions, got {weight.ndim}")
-        if n_power_iterations < 1:
-            raise ValueError(f"n_power_iterations must be positive, got {n_power_iterations}")
+        n_power_iterations = _check_iterations(n_power_iterations)
         self.dim, self.eps, self.n_power_iterations = dim % weight.ndim, eps, n_power_iterations
         W = self.matrix(weight)
         self.register_buffer("_u", F.normalize(W.new_empty(W.shape[0]).normal_(), dim=0, eps=eps))
@@ -109,7 +124,22 @@ def spectral_norm(
 
 
 def lipschitz_constant(A: torch.Tensor) -> torch.Tensor:
-    r"""The smallest :math:`K` with :math:`\lVert Ax-Ay\rVert\le K\lVert x-y\rVert`: :math:`\sqrt{\lambda_{\max}(A^\top A)}`."""
-    if not isinstance(A, torch.Tensor) or A.ndim != 2:
-        raise ValueError(f"A must be a 2-D torch.Tensor, got {getattr(A, 'shape', type(A).__name__)}")
-    return torch.linalg.eigvalsh(A.T @ A)[-1].clamp_min(0).sqrt()
+    r"""The smallest :math:`K` with :math:`\lVert Ax-Ay\rVert\le K\lVert x-y\rVert`: the largest singular value.
+
+    .. math:: K = \sigma_{\max}(A) = \sqrt{\lambda_{\max}(A^\top A)}
+
+    computed from the singular values of :math:`A` itself, never from :math:`A^\top A`:
+    squaring overflows float32 for entries near 1e20 and underflows near 1e-25, and it
+    doubles the condition number. An empty matrix is the zero map, :math:`K = 0`.
+
+    Matches: ``torch.linalg.matrix_norm(A, ord=2)``.
+    """
+    if not isinstance(A, torch.Tensor):
+        raise TypeError(f"A must be a 2-D torch.Tensor, got {type(A).__name__}")
+    if A.ndim != 2:
+        raise ValueError(f"A must be a 2-D torch.Tensor, got shape {tuple(A.shape)}")
+    if not (A.is_floating_point() or A.is_complex()):
+        raise TypeError(f"A must have a floating-point dtype, got {A.dtype}")
+    if A.numel() == 0:
+        return torch.zeros((), dtype=A.real.dtype if A.is_complex() else A.dtype, device=A.device)
+    return torch.linalg.matrix_norm(A, ord=2)

@@ -21,6 +21,8 @@ from .losses import LOSSES, discriminator_loss, flip_labels, generator_loss, gra
 from .models import mlp_discriminator, mlp_generator, pack as _pack
 from ..schedules import as_scheduler, cosine_annealing_lr, linear_warmup_lr
 
+__all__ = ["LR_DECAYS", "GANRun", "lr_factor", "train_gan"]
+
 LR_DECAYS = ("none", "linear", "cosine")
 
 

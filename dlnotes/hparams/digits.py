@@ -14,6 +14,11 @@ from torch import nn
 
 from .space import Float, Int, SearchSpace
 
+__all__ = [
+    "digits_split", "mlp", "accuracy", "train_mlp", "iterations_per_epoch", "iris_svc_objective",
+    "fit_sgd"
+]
+
 DIGITS_SPACE = SearchSpace(lr=Float(1e-4, 1.0, log=True), width=Int(4, 64, log=True),
                            weight_decay=Float(1e-6, 1e-1, log=True), dropout=Float(0.0, 0.6))
 

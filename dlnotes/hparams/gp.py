@@ -14,6 +14,8 @@ import math
 import numpy as np
 import torch
 
+__all__ = ["RBF", "GaussianProcessRegressor", "expected_improvement"]
+
 
 def _as_matrix(X, name: str) -> torch.Tensor:
     X = torch.as_tensor(np.asarray(X, dtype=np.float64) if not isinstance(X, torch.Tensor) else X,

@@ -12,6 +12,8 @@ import multiprocessing as mp
 import os
 from typing import Callable
 
+__all__ = ["journal_storage", "run_workers"]
+
 
 def journal_storage(path: str):
     """A journal-file storage that several processes can open at once.

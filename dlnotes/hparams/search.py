@@ -28,6 +28,11 @@ import torch
 from .gp import RBF, GaussianProcessRegressor, expected_improvement
 from .space import Categorical, as_space
 
+__all__ = [
+    "SEARCHES", "best_trial", "trials_to_reach", "grid_search", "random_search", "propose_ei",
+    "bayes_search", "genetic_search", "optuna_search"
+]
+
 Objective = Callable[[dict], float]
 DIRECTIONS = ("minimize", "maximize")
 

@@ -15,6 +15,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+__all__ = ["Dimension", "Float", "Int", "Categorical", "SearchSpace", "as_space"]
+
 
 def _check_real(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):

@@ -12,6 +12,8 @@ import torch
 
 from ._base import Optimizer, flag, in_unit_interval, non_negative
 
+__all__ = ["Adadelta"]
+
 
 class Adadelta(Optimizer):
     r"""AdaDelta.

@@ -11,6 +11,8 @@ import torch
 
 from ._base import Optimizer, flag, next_step, non_negative
 
+__all__ = ["Adagrad"]
+
 
 class Adagrad(Optimizer):
     r"""AdaGrad.

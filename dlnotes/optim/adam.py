@@ -14,6 +14,8 @@ import torch
 
 from ._base import Optimizer, betas_pair, flag, next_step, non_negative
 
+__all__ = ["Adam"]
+
 
 class Adam(Optimizer):
     r"""Adam, with optional AMSGrad and L2 or decoupled weight decay.

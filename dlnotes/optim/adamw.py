@@ -10,6 +10,8 @@ from __future__ import annotations
 from ._base import flag, non_negative
 from .adam import Adam
 
+__all__ = ["AdamW"]
+
 
 class AdamW(Adam):
     r"""AdamW: :class:`Adam` with decoupled weight decay.

@@ -13,6 +13,10 @@ from typing import Callable
 
 import torch
 
+from ._base import real
+
+__all__ = ["CriticalPoint", "classify_critical_point"]
+
 
 @dataclass(frozen=True)
 class CriticalPoint:
@@ -45,6 +49,7 @@ def classify_critical_point(f: Callable[[torch.Tensor], torch.Tensor], x: torch.
         raise ValueError(f"x must have a floating-point dtype, got {x.dtype}")
     if x.ndim != 1 or x.numel() == 0:
         raise ValueError(f"x must be a non-empty vector (1-D), got shape {tuple(x.shape)}")
+    atol = real("atol", atol)
     if not atol > 0:
         raise ValueError(f"atol must be positive, got {atol}")
     x = x.detach().clone().requires_grad_(True)

@@ -16,6 +16,8 @@ import torch
 
 from ._base import flag, in_unit_interval
 
+__all__ = ["ewa"]
+
 
 def ewa(xs, beta: float, bias_correction: bool = True) -> torch.Tensor:
     r"""Running exponentially weighted average of ``xs`` along its first axis.

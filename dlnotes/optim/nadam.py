@@ -12,6 +12,8 @@ import torch
 
 from ._base import Optimizer, betas_pair, flag, next_step, non_negative
 
+__all__ = ["NAdam"]
+
 
 class NAdam(Optimizer):
     r"""NAdam.

@@ -11,6 +11,8 @@ import torch
 
 from ._base import Optimizer, flag, in_unit_interval, non_negative
 
+__all__ = ["RMSprop"]
+
 
 class RMSprop(Optimizer):
     r"""RMSProp, optionally centered and with momentum.

@@ -11,6 +11,8 @@ import torch
 
 from ._base import Optimizer, flag, non_negative, real
 
+__all__ = ["SGD"]
+
 
 class SGD(Optimizer):
     r"""SGD with optional momentum, dampening, L2 weight decay and Nesterov momentum.
@@ -36,6 +38,8 @@ class SGD(Optimizer):
     Nesterov here is torch's reformulation, which tracks the look-ahead point
     (see :class:`dlnotes.optim.NesterovLookahead`).
     """
+
+    complex_as_real = False  # linear in g: complex arithmetic as it stands, as torch does
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False):

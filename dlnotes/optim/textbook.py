@@ -16,6 +16,8 @@ import torch
 
 from ._base import Optimizer, flag, in_unit_interval, non_negative
 
+__all__ = ["MomentumTextbook", "NesterovLookahead"]
+
 
 class MomentumTextbook(Optimizer):
     r"""Heavy-ball momentum in the notes' form.
@@ -38,6 +40,8 @@ class MomentumTextbook(Optimizer):
     ``SGD(lr, momentum=gamma, dampening=gamma)`` is *not* ``ema=True``, because torch's first
     step sets the buffer to :math:`g_1`, not :math:`(1-\gamma) g_1`.
     """
+
+    complex_as_real = False  # linear in g
 
     def __init__(self, params, lr: float = 1e-3, gamma: float = 0.9, ema: bool = False):
         defaults = dict(lr=non_negative("lr", lr), gamma=in_unit_interval("gamma", gamma),
@@ -76,6 +80,8 @@ class NesterovLookahead(Optimizer):
     learning rates and torch's buffer does not.
     """
 
+    complex_as_real = False  # linear in g
+
     def __init__(self, params, lr: float = 1e-3, gamma: float = 0.9):
         defaults = dict(lr=non_negative("lr", lr), gamma=in_unit_interval("gamma", gamma),
                         maximize=False)
@@ -94,14 +100,17 @@ class NesterovLookahead(Optimizer):
                              "at the look-ahead point, got closure=None")
         with torch.no_grad():
             self._shift(+1.0)                             # theta + gamma v
-        with torch.enable_grad():
-            loss = closure()
+        try:
+            with torch.enable_grad():
+                loss = closure()
+        finally:  # back to theta, even when the closure raises
+            with torch.no_grad():
+                self._shift(-1.0)
         with torch.no_grad():
-            self._shift(-1.0)                             # back to theta
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is not None:
-                        self.update(p, p.grad, self.state[p], group)
+                        self._update(p, p.grad, group)
         return loss
 
     def update(self, p: torch.Tensor, grad: torch.Tensor, state: dict, group: dict) -> None:

@@ -15,13 +15,25 @@ NaNs. IEEE 754 (2019) defines fp32 and fp16; bf16 is fp32 with the mantissa cut 
 (Kalamkar et al., 2019, "A Study of BFLOAT16 for Deep Learning Training"); the fp8 formats
 are from Micikevicius et al. (2022), "FP8 Formats for Deep Learning" (e4m3fn, e5m2) and
 from Graphcore/AMD (the ``fnuz`` variants: no negative zero, NaN = ``0x80``).
+
+Dtypes: values to encode may be Python numbers, NumPy scalars and arrays, lists or tensors of
+any real dtype on any device; they are converted to float32 first (so a float64 input is
+rounded twice, to float32 and then to the format, as torch's own casts to half precision do).
+Bit patterns are int64 tensors. Decoded values are float64 (exact for every format here).
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import NamedTuple, Union
 
+import numpy as np
 import torch
+
+__all__ = [
+    "FORMATS", "FloatFormat", "get_format", "Fields", "fields", "decode", "encode", "round_to",
+    "bit_string", "representable_values"
+]
 
 _SPECIALS = ("ieee", "fn", "fnuz")
 _OVERFLOWS = ("inf", "nan", "saturate")
@@ -40,6 +52,11 @@ class FloatFormat:
     Matches: ``torch.finfo(dtype)`` for ``bits``, ``max``, ``smallest_normal``
     (``tiny``) and ``eps``.
 
+    The fields are validated: :func:`encode` works from float32's bits, so a format may have
+    2 to 8 exponent bits and 1 to 23 mantissa bits (a wider one, such as float64, cannot be
+    reached from float32 and is refused rather than rounded wrongly); ``overflow="inf"``
+    needs ``special="ieee"``, the only layout with infinities.
+
     Differences: ``torch.finfo(torch.float8_e5m2fnuz).eps`` is 0.125 in torch 2.x, but
     the format's spacing above 1 is :math:`2^{-2} = 0.25` (1.0 is followed by 1.25).
     """
@@ -50,6 +67,28 @@ class FloatFormat:
     special: str = "ieee"
     overflow: str = "inf"
     torch_name: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise TypeError(f"name must be a non-empty str, got {self.name!r}")
+        for field_name, low, high in (("exponent_bits", 2, 8), ("mantissa_bits", 1, 23)):
+            value = getattr(self, field_name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"{field_name} must be an int, got {type(value).__name__} {value!r}")
+            object.__setattr__(self, field_name, int(value))  # frozen: np.int64(5) is stored as 5
+            value = int(value)
+            if not low <= value <= high:
+                raise ValueError(f"{field_name} must be in [{low}, {high}] (formats reachable from "
+                                 f"float32's bits), got {value}")
+        if self.special not in _SPECIALS:
+            raise ValueError(f"special must be one of {_SPECIALS}, got {self.special!r}")
+        if self.overflow not in _OVERFLOWS:
+            raise ValueError(f"overflow must be one of {_OVERFLOWS}, got {self.overflow!r}")
+        if self.overflow == "inf" and self.special != "ieee":
+            raise ValueError(f"overflow='inf' needs special='ieee' (the only layout with infinities), "
+                             f"got special={self.special!r}")
+        if not isinstance(self.torch_name, str):
+            raise TypeError(f"torch_name must be a str, got {type(self.torch_name).__name__}")
 
     @property
     def bits(self) -> int:
@@ -289,8 +328,10 @@ def _float32(x, name: str) -> torch.Tensor:
         if x.is_complex():
             raise TypeError(f"{name} must be real, got dtype {x.dtype}")
         return x.detach().to("cpu", torch.float32).contiguous()
-    if isinstance(x, (int, float)):
-        return torch.tensor(x, dtype=torch.float32)
+    if isinstance(x, np.ndarray) and x.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must hold real numbers, got an array of dtype {x.dtype}")
+    if isinstance(x, (numbers.Real, np.ndarray)) and not isinstance(x, np.bool_):
+        return torch.as_tensor(np.asarray(x, dtype=np.float32))
     if isinstance(x, (list, tuple)):
         return torch.tensor(x, dtype=torch.float32)
     raise TypeError(f"{name} must be a float, a list of floats or a tensor, got {type(x).__name__}")

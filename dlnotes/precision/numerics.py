@@ -2,9 +2,16 @@ r"""Where low precision breaks: underflow of gradients, stalled sums, lost updat
 
 The measurements of Micikevicius et al. (2018), "Mixed Precision Training" (histogram of
 activation gradients, loss scaling, fp32 master weights), at the scale of a CPU.
+
+Dtypes: the sums take any floating-point tensor and any format of :data:`FORMATS` whose torch
+dtype exists in this build (the fp8 formats included); every operation is done in float32 and
+rounded to the format. :func:`range_census` reads its input as float32. :func:`train_regression`
+computes in fp32, fp16 or bf16 as its ``precision`` says.
 """
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, field
 
 import torch
@@ -12,6 +19,11 @@ from ..progress import tqdm
 
 from .formats import FormatLike, get_format, round_to
 from .scaling import GradScaler
+
+__all__ = [
+    "range_census", "sequential_sum", "kahan_sum", "collect_gradients", "TrainResult",
+    "train_regression"
+]
 
 
 def range_census(values: torch.Tensor, fmt: FormatLike) -> dict[str, float]:
@@ -41,13 +53,18 @@ def range_census(values: torch.Tensor, fmt: FormatLike) -> dict[str, float]:
     }
 
 
-def _low_precision_values(values, fmt: FormatLike) -> torch.Tensor:
+def _low_precision_values(values, fmt: FormatLike):
+    """``values`` rounded to ``fmt`` (held in float32) and the rounding ``fl`` of that format."""
     f = get_format(fmt)
     if f.dtype is None:
         raise ValueError(f"fmt must have a torch dtype in this build, got {f.name}")
     if not isinstance(values, torch.Tensor) or not values.is_floating_point():
         raise TypeError(f"values must be a floating-point tensor, got {type(values).__name__}")
-    return values.detach().reshape(-1).to(f.dtype)
+
+    def fl(t: torch.Tensor) -> torch.Tensor:
+        return t.to(f.dtype).to(torch.float32)
+
+    return fl(values.detach().reshape(-1).cpu()), fl
 
 
 def sequential_sum(values: torch.Tensor, fmt: FormatLike) -> float:
@@ -55,12 +72,16 @@ def sequential_sum(values: torch.Tensor, fmt: FormatLike) -> float:
     :math:`s_k = \operatorname{fl}(s_{k-1} + x_k)`, as a naive loop in half precision does.
 
     Once :math:`|x_k| < \tfrac12\,\text{ulp}(s)`, adding :math:`x_k` changes nothing and the
-    sum stalls. Each addition is done by torch in the format's dtype.
+    sum stalls. Each addition is computed in float32 and rounded to ``fmt`` (``fl``), which
+    is what torch's float16 and bfloat16 additions do and works for the fp8 formats too
+    (torch has no fp8 arithmetic). Rounding twice, first to float32 and then to ``fmt``, gives
+    the correctly rounded sum, because float32's 24 significant bits are at least
+    :math:`2p + 2` for every format here with :math:`p \le 11` (Figueroa, 1995).
     """
-    x = _low_precision_values(values, fmt)
-    s = torch.zeros((), dtype=x.dtype)
+    x, fl = _low_precision_values(values, fmt)
+    s = torch.zeros((), dtype=torch.float32)
     for x_k in x:
-        s = s + x_k
+        s = fl(s + x_k)
     return s.item()
 
 
@@ -70,15 +91,16 @@ def kahan_sum(values: torch.Tensor, fmt: FormatLike) -> float:
     .. math:: y = x_k - c,\quad t = s + y,\quad c = (t - s) - y,\quad s = t
 
     :math:`c` carries the low-order bits that :math:`s + y` lost; the error bound becomes
-    :math:`O(\epsilon)` instead of :math:`O(n\epsilon)`.
+    :math:`O(\epsilon)` instead of :math:`O(n\epsilon)`. Each operation is rounded to ``fmt``
+    as in :func:`sequential_sum`.
     """
-    x = _low_precision_values(values, fmt)
-    s = torch.zeros((), dtype=x.dtype)
-    c = torch.zeros((), dtype=x.dtype)
+    x, fl = _low_precision_values(values, fmt)
+    s = torch.zeros((), dtype=torch.float32)
+    c = torch.zeros((), dtype=torch.float32)
     for x_k in x:
-        y = x_k - c
-        t = s + y
-        c = (t - s) - y
+        y = fl(x_k - c)
+        t = fl(s + y)
+        c = fl(fl(t - s) - y)
         s = t
     return s.item()
 
@@ -88,6 +110,10 @@ def collect_gradients(model: torch.nn.Module, loss_fn, *args) -> dict[str, dict[
     gradient of the loss with respect to its output (the *activation gradient*
     :math:`\partial L/\partial z`) and to its weight, as flattened float32 tensors.
 
+    A layer that the loss does not reach (never called, or its output has no gradient) is left
+    out; a layer called several times gets the activation gradients of every call, concatenated
+    in call order; a frozen layer (``weight.requires_grad=False``) has no ``"weight"`` entry.
+
     Matches: ``z.retain_grad()`` on each layer output, then ``z.grad`` and ``layer.weight.grad``.
     """
     if not isinstance(model, torch.nn.Module):
@@ -95,12 +121,19 @@ def collect_gradients(model: torch.nn.Module, loss_fn, *args) -> dict[str, dict[
     layers = {n: m for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)}
     if not layers:
         raise ValueError("model must contain at least one nn.Linear, got none")
-    captured: dict[str, torch.Tensor] = {}
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable as loss_fn(model, *args), got {type(loss_fn).__name__}")
+    captured: dict[str, dict[int, torch.Tensor]] = {n: {} for n in layers}
 
     def hook(name):
         def on_forward(module, inputs, output):
+            if not output.requires_grad:
+                return
+            call = len(captured[name])
+            captured[name][call] = None  # reserve the slot: backward visits calls in reverse
+
             def save(grad):
-                captured[name] = grad.detach().float().reshape(-1).clone()
+                captured[name][call] = grad.detach().float().reshape(-1).clone()
 
             output.register_hook(save)
 
@@ -113,10 +146,15 @@ def collect_gradients(model: torch.nn.Module, loss_fn, *args) -> dict[str, dict[
     finally:
         for h in handles:
             h.remove()
-    return {
-        n: {"activation": captured[n], "weight": m.weight.grad.detach().float().reshape(-1).clone()}
-        for n, m in layers.items()
-    }
+    result = {}
+    for n, m in layers.items():
+        grads = [g for g in captured[n].values() if g is not None]
+        if not grads:
+            continue
+        result[n] = {"activation": torch.cat(grads)}
+        if m.weight.grad is not None:
+            result[n]["weight"] = m.weight.grad.detach().float().reshape(-1).clone()
+    return result
 
 
 @dataclass
@@ -160,8 +198,17 @@ def train_regression(
         raise ValueError(f"X and Y must be 2-D with equal rows, got {tuple(X.shape)} and {tuple(Y.shape)}")
     if scaler is not None and not master_weights:
         raise ValueError("scaler needs master_weights=True (fp32 gradients to unscale), got False")
-    if not (isinstance(steps, int) and steps > 0 and isinstance(batch_size, int) and batch_size > 0):
-        raise ValueError(f"steps and batch_size must be positive ints, got {steps} and {batch_size}")
+    for name, value in (("steps", steps), ("batch_size", batch_size), ("hidden", hidden)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+        if value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value}")
+    steps, batch_size, hidden = int(steps), int(batch_size), int(hidden)
+    for name, value in (("lr", lr), ("momentum", momentum)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+        if not (value >= 0 and math.isfinite(value)):
+            raise ValueError(f"{name} must be non-negative and finite, got {value}")
     dtype = dtypes[precision]
     torch.manual_seed(seed)
     model = torch.nn.Sequential(

@@ -10,9 +10,12 @@ and doubles after ``growth_interval`` clean steps in a row.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Iterable, Union
 
 import torch
+
+__all__ = ["GradScaler"]
 
 Outputs = Union[torch.Tensor, Iterable[torch.Tensor]]
 
@@ -39,6 +42,12 @@ class GradScaler:
     Matches: ``torch.amp.GradScaler(device, init_scale, growth_factor, backoff_factor,
     growth_interval, enabled)``: same scale sequence, same skipped steps, same parameters.
 
+    Like torch, ``step()`` twice for the same optimizer before ``update()``, or ``unscale_()``
+    after ``step()``, raises ``RuntimeError`` (a second step would apply the update twice).
+
+    Dtypes: the scale is float32; gradients must be float32 or float64 (fp32 master weights)
+    to be unscaled, since an fp16 gradient times :math:`1/S` underflows again.
+
     Differences: bad arguments raise ``ValueError`` (torch raises ``AssertionError`` for the
     factors); ``steps_skipped`` counts skipped steps (torch has no counter).
     """
@@ -56,7 +65,7 @@ class GradScaler:
             raise TypeError(f"device must be a str or torch.device, got {type(device).__name__}")
         for name, value in [("init_scale", init_scale), ("growth_factor", growth_factor),
                             ("backoff_factor", backoff_factor)]:  # fmt: skip
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise TypeError(f"{name} must be a number, got {type(value).__name__}")
         if not (math.isfinite(init_scale) and init_scale > 0):
             raise ValueError(f"init_scale must be positive and finite, got {init_scale}")
@@ -64,7 +73,7 @@ class GradScaler:
             raise ValueError(f"growth_factor must be > 1.0, got {growth_factor}")
         if not 0.0 < backoff_factor < 1.0:
             raise ValueError(f"backoff_factor must be in (0, 1), got {backoff_factor}")
-        if isinstance(growth_interval, bool) or not isinstance(growth_interval, int):
+        if isinstance(growth_interval, bool) or not isinstance(growth_interval, numbers.Integral):
             raise TypeError(f"growth_interval must be an int, got {type(growth_interval).__name__}")
         if growth_interval < 1:
             raise ValueError(f"growth_interval must be a positive int, got {growth_interval}")
@@ -75,9 +84,10 @@ class GradScaler:
         self._scale = torch.tensor(float(init_scale), dtype=torch.float32)
         self._growth_factor = float(growth_factor)
         self._backoff_factor = float(backoff_factor)
-        self._growth_interval = growth_interval
+        self._growth_interval = int(growth_interval)
         self._growth_tracker = 0
         self._found_inf: dict[int, bool] = {}  # per optimizer, since its last unscale_
+        self._stepped: set[int] = set()  # optimizers stepped since the last update()
         self.steps_skipped = 0
 
     def is_enabled(self) -> bool:
@@ -103,6 +113,8 @@ class GradScaler:
         r"""Divide every gradient of ``optimizer`` by :math:`S` in place; note any inf/NaN."""
         if not self._enabled:
             return
+        if id(optimizer) in self._stepped:
+            raise RuntimeError("unscale_() is being called after step(); call update() first")
         if id(optimizer) in self._found_inf:
             raise RuntimeError("unscale_() has already been called on this optimizer since the last update()")
         inv_scale = self._scale.double().reciprocal().float()
@@ -125,8 +137,11 @@ class GradScaler:
         """Unscale (if not done yet) and run ``optimizer.step()`` unless a gradient was inf/NaN."""
         if not self._enabled:
             return optimizer.step(*args, **kwargs)
+        if id(optimizer) in self._stepped:
+            raise RuntimeError("step() has already been called since the last update()")
         if id(optimizer) not in self._found_inf:
             self.unscale_(optimizer)
+        self._stepped.add(id(optimizer))
         if self._found_inf[id(optimizer)]:
             return None
         return optimizer.step(*args, **kwargs)
@@ -136,7 +151,8 @@ class GradScaler:
         if not self._enabled:
             return
         if new_scale is not None:
-            if not (isinstance(new_scale, (int, float)) and math.isfinite(new_scale) and new_scale > 0):
+            if not (isinstance(new_scale, numbers.Real) and not isinstance(new_scale, bool)
+                    and math.isfinite(new_scale) and new_scale > 0):
                 raise ValueError(f"new_scale must be a positive finite number, got {new_scale!r}")
             self._scale = torch.tensor(float(new_scale), dtype=torch.float32)
         else:
@@ -154,6 +170,7 @@ class GradScaler:
             else:
                 self._growth_tracker += 1
         self._found_inf = {}
+        self._stepped = set()
 
 
 def _float32(value: float) -> torch.Tensor:
