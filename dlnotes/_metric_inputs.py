@@ -1,8 +1,6 @@
 """Validation and shared machinery of the metric modules (private)."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
