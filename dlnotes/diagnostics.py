@@ -58,22 +58,35 @@ def _grads(parameters) -> list[torch.Tensor]:
     return [p.grad for p in parameters if p.grad is not None]
 
 
-def layer_grad_norms(model: nn.Module, norm_type: float = 2.0) -> dict[str, float]:
+_INCLUDE = ("all", "weight", "bias")
+
+
+def layer_grad_norms(model: nn.Module, norm_type: float = 2.0, include: str = "all") -> dict[str, float]:
     r"""Norm of the gradient of each module's own parameters, in the order of ``named_modules``.
 
-    .. math:: \text{norm}_\ell = \Bigl\lVert\bigl(\operatorname{vec}\nabla_{W_\ell}L,\;
-              \operatorname{vec}\nabla_{b_\ell}L\bigr)\Bigr\rVert_p
+    .. math:: \text{all: } \Bigl\lVert\bigl(\operatorname{vec}\nabla_{W_\ell}L,\;
+              \operatorname{vec}\nabla_{b_\ell}L\bigr)\Bigr\rVert_p, \qquad
+              \text{weight: } \lVert\nabla_{W_\ell}L\rVert_p, \qquad
+              \text{bias: } \lVert\nabla_{b_\ell}L\rVert_p
 
-    Only modules that own parameters with a ``.grad`` appear (keys are module names, ``""`` for
-    the root). Call it after ``loss.backward()``.
+    ``include`` picks the module's parameters: ``"all"`` of them, or only the one named
+    ``weight`` (or ``bias``). Weight and bias gradients scale differently with depth (a bias
+    gradient is the sum of the back-propagated signal, a weight gradient its product with the
+    layer's input), so a vanishing-gradient measurement should not mix them. Only modules that
+    own a matching parameter with a ``.grad`` appear (keys are module names, ``""`` for the
+    root). Call it after ``loss.backward()``.
 
-    Matches: ``{name: torch.nn.utils.get_total_norm([p.grad for p in m.parameters(recurse=False)], norm_type)}``.
+    Matches: ``{name: torch.nn.utils.get_total_norm([p.grad for p in m.parameters(recurse=False)], norm_type)}``
+    (``include="all"``), and ``torch.linalg.vector_norm(m.weight.grad, norm_type)`` (``"weight"``).
     """
     model = _check_module(model)
     norm_type = _check_norm_type(norm_type)
+    if include not in _INCLUDE:
+        raise ValueError(f"include must be one of {_INCLUDE}, got {include!r}")
     norms: dict[str, float] = {}
     for name, module in model.named_modules():
-        grads = [p.grad for p in module.parameters(recurse=False) if p.grad is not None]
+        grads = [p.grad for pname, p in module.named_parameters(recurse=False)
+                 if p.grad is not None and include in ("all", pname)]
         if grads:
             per_tensor = torch.stack([torch.linalg.vector_norm(g, norm_type) for g in grads])
             norms[name] = torch.linalg.vector_norm(per_tensor, norm_type).item()

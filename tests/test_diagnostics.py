@@ -142,6 +142,33 @@ def test_layer_grad_norms_matches_per_module_total_norm():
         max(model[0].weight.grad.abs().max().item(), model[0].bias.grad.abs().max().item()), rel=1e-15)
 
 
+def test_layer_grad_norms_weight_and_bias_separately():
+    model = small_mlp()
+    x = torch.randn(16, 5, dtype=torch.float64)
+    model(x).pow(2).mean().backward()
+    w = D.layer_grad_norms(model, include="weight")
+    b = D.layer_grad_norms(model, include="bias")
+    total = D.layer_grad_norms(model)
+    for name in total:
+        module = model.get_submodule(name)
+        assert w[name] == pytest.approx(torch.linalg.vector_norm(module.weight.grad).item(), rel=1e-14)
+        assert b[name] == pytest.approx(torch.linalg.vector_norm(module.bias.grad).item(), rel=1e-14)
+        assert total[name] == pytest.approx(math.hypot(w[name], b[name]), rel=1e-12)
+    # a Linear right before BatchNorm: its bias is cancelled by the mean subtraction
+    torch.manual_seed(1)
+    bn_net = nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.Tanh(), nn.Linear(8, 1)).double()
+    bn_net(x).pow(2).mean().backward()
+    w, b = D.layer_grad_norms(bn_net, include="weight"), D.layer_grad_norms(bn_net, include="bias")
+    assert b["0"] < 1e-12 * w["0"] and b["3"] > 1e-3 * w["3"]
+
+
+def test_layer_grad_norms_bad_include():
+    model = small_mlp()
+    model(torch.randn(4, 5, dtype=torch.float64)).sum().backward()
+    with pytest.raises(ValueError, match=r"include must be one of \('all', 'weight', 'bias'\), got 'weights'"):
+        D.layer_grad_norms(model, include="weights")
+
+
 def test_layer_grad_norms_before_backward_is_an_error():
     with pytest.raises(ValueError, match=r"no gradients yet: call loss.backward\(\)"):
         D.layer_grad_norms(small_mlp())

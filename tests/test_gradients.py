@@ -186,3 +186,95 @@ def test_integer_or_non_tensor_x_is_rejected():
         gradient(lambda t: t.sum(), [1.0, 2.0])
     with pytest.raises(ValueError, match="empty"):
         gradient(lambda t: t.sum(), torch.ones(0))
+
+
+class _ScaledBackwardSquare(torch.autograd.Function):
+    """x -> x**2 with a correct forward-mode rule and a backward that is off by ``factor``."""
+
+    factor = 1.5
+
+    @staticmethod
+    def forward(x):
+        return x**2
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        (x,) = inputs
+        ctx.save_for_backward(x)
+        ctx.save_for_forward(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return grad_out * 2 * x * _ScaledBackwardSquare.factor  # deliberately wrong
+
+    @staticmethod
+    def jvp(ctx, x_tangent):
+        (x,) = ctx.saved_tensors
+        return 2 * x * x_tangent
+
+
+def _wrong_backward_f(x):
+    return torch.sin(_ScaledBackwardSquare.apply(x)).sum() + (x**3).sum()
+
+
+@pytest.mark.parametrize("method", ["forward", "central"])
+def test_directional_derivative_catches_a_wrong_backward(method):
+    """A backward off by a factor: gradient() @ u is wrong, directional_derivative is not."""
+    gen = torch.Generator().manual_seed(7)
+    x, d = torch.randn(5, generator=gen), torch.randn(5, generator=gen)
+    u = d / d.norm()
+    correct = (torch.cos(x**2) * 2 * x + 3 * x**2) @ u      # the derivative, by hand
+    from_backward = gradient(_wrong_backward_f, x) @ u
+    measured = directional_derivative(_wrong_backward_f, x, d, method=method)
+    tol = 1e-12 if method == "forward" else 1e-9
+    assert abs(measured - correct) < tol
+    assert abs(from_backward - correct) > 0.1 * abs(correct)  # the backward really is wrong
+    assert abs(measured - from_backward) > 1e3 * tol          # and the comparison sees it
+
+
+@pytest.mark.parametrize("seed,n", CASES[:12], ids=[f"seed{s}-n{n}" for s, n in CASES[:12]])
+def test_directional_derivative_central_matches_forward(seed, n):
+    f = random_smooth_function(seed, n)
+    gen = torch.Generator().manual_seed(300 + seed)
+    x, d = torch.randn(n, generator=gen), torch.randn(n, generator=gen)
+    torch.testing.assert_close(directional_derivative(f, x, d, method="central"),
+                               torch.func.jvp(f, (x,), (d / d.norm(),))[1], rtol=1e-9, atol=1e-10)
+
+
+def test_directional_derivative_never_calls_backward():
+    calls = []
+
+    class Spy(torch.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return 3 * x
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            pass
+
+        @staticmethod
+        def backward(ctx, g):
+            calls.append("backward")
+            return 3 * g
+
+        @staticmethod
+        def jvp(ctx, t):
+            return 3 * t
+
+    f = lambda t: Spy.apply(t).sum()  # noqa: E731
+    for method in ("forward", "central"):
+        assert directional_derivative(f, torch.ones(3), torch.ones(3), method=method).item() == pytest.approx(3 * math.sqrt(3))
+    assert calls == []
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(method="reverse"), r"method must be one of \('forward', 'central'\), got 'reverse'"),
+    (dict(method="central", eps=0.0), "eps must be a positive finite number, got 0.0"),
+    (dict(method="central", eps=math.inf), "eps must be a positive finite number, got inf"),
+    (dict(method="forward", eps=1e-3), "eps is only used by method='central'"),
+])
+def test_directional_derivative_bad_method_or_eps(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        directional_derivative(lambda t: t.sum(), torch.ones(3), torch.ones(3), **kwargs)

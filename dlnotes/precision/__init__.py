@@ -22,10 +22,14 @@ from .numerics import (
     sequential_sum,
     train_regression,
 )
+from .fp8 import fp8_quantize, per_tensor_scale
+from .memory import saved_tensor_bytes, state_bytes
 from .scaling import GradScaler
+from .tf32 import TF32, tf32_matmul
 
 __all__ = [
     "FORMATS", "Fields", "FloatFormat", "GradScaler", "TrainResult", "bit_string",
     "collect_gradients", "decode", "encode", "fields", "get_format", "kahan_sum",
     "range_census", "representable_values", "round_to", "sequential_sum", "train_regression",
+    "TF32", "tf32_matmul", "fp8_quantize", "per_tensor_scale", "state_bytes", "saved_tensor_bytes",
 ]  # fmt: skip
