@@ -95,7 +95,10 @@ class _Recorder:
 
 def best_trial(trials: pd.DataFrame) -> pd.Series:
     """The best completed trial of a trials table (failed trials never win)."""
-    done = trials[trials["state"] == "COMPLETE"]
+    done = trials[trials["state"] == "COMPLETE"] if "state" in trials else trials.iloc[:0]
+    if done.empty:
+        raise ValueError(f"trials has no completed trial (of {len(trials)}); every one failed or none ran, "
+                         "so there is no best trial")
     idx = done["value"].idxmin() if trials.attrs.get("direction", "minimize") == "minimize" else done["value"].idxmax()
     return done.loc[idx]
 
@@ -108,19 +111,26 @@ def trials_to_reach(trials: pd.DataFrame, target: float) -> float:
 
 
 def grid_search(objective: Objective, space, budget: int, seed: int = 0,
-                direction: str = "minimize", progress: bool = False) -> pd.DataFrame:
+                direction: str = "minimize", progress: bool = False, layout: str = "endpoints") -> pd.DataFrame:
     r"""Every combination of ``n`` values per dimension, :math:`\prod_j |G_j(n)| \le` ``budget``, ``n`` largest.
 
     ``G_j(n)`` is :meth:`Dimension.grid`: ``n`` evenly spaced unit values (log-spaced for a log
-    dimension), fewer for an integer or categorical dimension with fewer distinct values. The
-    order is deterministic, so ``seed`` changes nothing; it is accepted for the common signature.
+    dimension), fewer for an integer or categorical dimension with fewer distinct values.
+    ``layout="endpoints"`` puts the first and last values on the box's edges,
+    :math:`u_i = i/(n-1)`; ``layout="centred"`` uses the cell centres :math:`(i+\tfrac12)/n`, the
+    better choice for a small ``n`` (two values per dimension are then a quarter of the way in,
+    not the corners). The order is deterministic, so ``seed`` changes nothing; it is accepted for
+    the common signature.
 
     Matches: ``sklearn.model_selection.ParameterGrid`` over the same value lists.
     """
+    if layout not in ("endpoints", "centred"):
+        raise ValueError(f"layout must be 'endpoints' or 'centred', got {layout!r}")
+    centred = layout == "centred"
     rec = _Recorder(objective, space, budget, seed, direction, progress)
-    n, grids = 1, [dim.grid(1) for dim in rec.space.values()]
+    n, grids = 1, [dim.grid(1, centred) for dim in rec.space.values()]
     while n < budget:
-        bigger = [dim.grid(n + 1) for dim in rec.space.values()]
+        bigger = [dim.grid(n + 1, centred) for dim in rec.space.values()]
         if math.prod(map(len, bigger)) > budget:
             break
         if bigger == grids:  # every dimension is already exhausted
@@ -163,6 +173,9 @@ def propose_ei(X: np.ndarray, loss: np.ndarray, rng: np.random.Generator, n_cand
     ``LENGTH_SCALES`` with the largest log marginal likelihood, and is maximized over random
     candidates plus small perturbations of the best point so far.
     """
+    scale = float(np.max(np.abs(loss)))  # EI's argmax is unchanged by a positive rescaling of the losses,
+    if scale > 0:                         # and squares of values above ~1e154 would overflow in the GP
+        loss = loss / scale
     fits = [GaussianProcessRegressor(RBF(ls), alpha=1e-6, normalize_y=True).fit(X, loss) for ls in LENGTH_SCALES]
     gp = max(fits, key=lambda g: g.log_marginal_likelihood_value_)
     d = X.shape[1]
@@ -272,8 +285,15 @@ def optuna_search(objective: Objective, space, budget: int, seed: int = 0, direc
     rec = _Recorder(objective, space, budget, seed, direction, progress)
     dists = rec.space.to_optuna()
 
+    def suggest(trial, name, dist):  # the public suggest_* API, one call per distribution type
+        if isinstance(dist, optuna.distributions.FloatDistribution):
+            return trial.suggest_float(name, dist.low, dist.high, log=dist.log)
+        if isinstance(dist, optuna.distributions.IntDistribution):
+            return trial.suggest_int(name, dist.low, dist.high, log=dist.log)
+        return trial.suggest_categorical(name, dist.choices)
+
     def wrapped(trial):
-        params = {name: trial._suggest(name, dist) for name, dist in dists.items()}
+        params = {name: suggest(trial, name, dist) for name, dist in dists.items()}
         loss = rec.evaluate(params)
         return rec.sign * loss if math.isfinite(loss) else math.nan
 
