@@ -273,6 +273,37 @@ def one_cycle_lr(
     return a + (b - a) * pct
 
 
+def cyclic_lr(step: int, base_lr: float, max_lr: float, step_size_up: int = 2000,
+              step_size_down: int | None = None, mode: str = "triangular") -> float:
+    r"""Cyclical learning rate (周期性学习率, Smith 2017): up linearly from ``base_lr`` to ``max_lr``
+    in ``step_size_up`` steps, down in ``step_size_down`` (default: the same), repeat.
+
+    With cycle length :math:`C = s_{up} + s_{down}`, :math:`c = \lfloor 1 + t/C\rfloor`,
+    :math:`x = 1 + t/C - c` and :math:`r = s_{up}/C`,
+
+    .. math:: \eta_t = \eta_{base} + (\eta_{max} - \eta_{base})\,
+              \bigl(x/r \text{ if } x \le r \text{ else } (x-1)/(r-1)\bigr)\,\gamma_c,
+
+    :math:`\gamma_c = 1` (``"triangular"``) or :math:`2^{1-c}` (``"triangular2"``, halving each cycle).
+
+    Matches: ``torch.optim.lr_scheduler.CyclicLR(opt, base_lr, max_lr, step_size_up,
+    step_size_down, mode, cycle_momentum=False)``.
+    """
+    t = _int("step", step, 0)
+    lo, hi = _real("base_lr", base_lr), _real("max_lr", max_lr)
+    up = _int("step_size_up", step_size_up, 1)
+    down = up if step_size_down is None else _int("step_size_down", step_size_down, 1)
+    if mode not in ("triangular", "triangular2"):
+        raise ValueError(f"mode must be 'triangular' or 'triangular2', got {mode!r}")
+    total = float(up + down)
+    ratio = up / total
+    cycle = math.floor(1 + t / total)
+    x = 1.0 + t / total - cycle
+    scale = x / ratio if x <= ratio else (x - 1) / (ratio - 1)
+    gamma = 1.0 if mode == "triangular" else 1 / (2.0 ** (cycle - 1))
+    return lo + (hi - lo) * scale * gamma
+
+
 def as_scheduler(optimizer: torch.optim.Optimizer, schedule: Schedule, base_lr: float | None = None) -> LambdaLR:
     r"""Drive a real optimizer with ``schedule``: after ``k`` calls to ``.step()``, group ``j``'s
     learning rate is its own initial rate scaled as ``schedule`` scales ``base_lr``:

@@ -515,3 +515,15 @@ def test_lr_range_test_rejects_bad_arguments():
         E.lr_range_test(model, 0.1, X, y)
     with pytest.raises(ValueError, match="same, non-zero number of rows"):
         E.lr_range_test(model, sgd, X, y[:3])
+
+
+@pytest.mark.parametrize("up,down,mode", [(5, None, "triangular"), (7, 3, "triangular2"), (1, 1, "triangular"),
+                                          (40, 60, "triangular2")])
+def test_cyclic_matches_torch_cycliclr(up, down, mode):
+    ref = S.torch_lrs(lambda o: L.CyclicLR(o, 0.01, 0.5, up, down, mode=mode, cycle_momentum=False), 600, lr=0.01)
+    ours = [S.cyclic_lr(t, 0.01, 0.5, up, down, mode) for t in range(600)]
+    assert ours == pytest.approx(ref, rel=1e-12, abs=1e-15)
+    with pytest.raises(ValueError, match="mode must be 'triangular' or 'triangular2', got 'exp'"):
+        S.cyclic_lr(0, 0.01, 0.5, mode="exp")
+    with pytest.raises(ValueError, match="step_size_up must be an int >= 1"):
+        S.cyclic_lr(0, 0.01, 0.5, step_size_up=0)
