@@ -375,3 +375,30 @@ def test_optuna_search_uses_only_the_public_suggest_api():
     params = trials.filter(like="params_").rename(columns=lambda c: c[len("params_"):]).to_dict("records")
     assert len(params) == 6 and all(space.contains({k: (int(v) if k == "width" else v) for k, v in r.items()})
                                     for r in params)
+
+
+def test_fit_kernel_reaches_sklearns_marginal_likelihood_and_finds_the_irrelevant_dimensions():
+    from sklearn.gaussian_process import GaussianProcessRegressor as SkGPR
+    from sklearn.gaussian_process.kernels import RBF as SkRBF
+    from sklearn.gaussian_process.kernels import ConstantKernel
+
+    rng = np.random.default_rng(0)
+    X = rng.random((25, 3))
+    y = np.sin(4 * X[:, 0]) + 0.5 * X[:, 1]  # the third feature is irrelevant
+    kernel = H.fit_kernel(X, y, ard=True)
+    ours = H.GaussianProcessRegressor(kernel, alpha=1e-6, normalize_y=True).fit(X, y).log_marginal_likelihood_value_
+    sk = SkGPR(ConstantKernel(1.0, (1e-3, 1e3)) * SkRBF(np.ones(3), (1e-3, 1e3)), alpha=1e-6, normalize_y=True,
+               n_restarts_optimizer=3, random_state=0).fit(X, y)
+    assert ours >= sk.log_marginal_likelihood_value_ - 0.1  # the two optimizers stop within 0.1 of each other
+    ls = kernel.length_scale.numpy()
+    assert ls[2] > 10 * ls[0]  # automatic relevance determination: a long scale for the unused feature
+    iso = H.fit_kernel(X, y, ard=False)
+    assert iso.length_scale.numel() == 1
+    iso_lml = H.GaussianProcessRegressor(iso, alpha=1e-6, normalize_y=True).fit(X, y).log_marginal_likelihood_value_
+    assert ours >= iso_lml - 1e-6  # more freedom never fits worse
+    with pytest.raises(ValueError, match="bounds must be"):
+        H.fit_kernel(X, y, bounds=(1.0, 0.1))
+    with pytest.raises(ValueError, match="kernel must be 'grid', 'isotropic' or 'ard', got 'matern'"):
+        H.bayes_search(lambda p: p["a"], {"a": H.Float(0.0, 1.0)}, 6, kernel="matern")
+    trials = H.bayes_search(lambda p: (p["a"] - 0.3) ** 2, {"a": H.Float(0.0, 1.0)}, 8, kernel="ard")
+    assert trials["best_so_far"].iloc[-1] < trials["best_so_far"].iloc[4]  # the fitted GP improved on the random start
