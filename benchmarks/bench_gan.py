@@ -18,10 +18,18 @@ same run's raw weights. The samples the chapter plots (raw and averaged weights 
     python benchmarks/bench_gan.py --table main --dataset grid --only "PacGAN2 + TTUR + Adam(0, 0.9) + EMA" \
         --seeds 1 --samples notebooks/data/03_gan_ema_grid_samples.csv
 
-The tricks table::
+The tricks table (one row per seed and checkpoint: each run is scored at 600, 2,000 and 5,000 steps)::
 
-    for i in 1 2 3; do python benchmarks/bench_gan.py --table tricks --dataset grid --steps 600 --seeds 2 \
-        --part $i/3 --out notebooks/data/03_gan_tricks_$i.csv; done
+    for i in 1 2 3; do python benchmarks/bench_gan.py --table tricks --dataset grid --steps 5000 \
+        --checkpoints 600,2000,5000 --seeds 3 --part $i/3 --out notebooks/data/03_gan_tricks_$i.csv; done
+
+The unrolled GAN against the plain GAN at equal CPU time (the plain GAN gets the steps the unrolled
+one's time buys)::
+
+    python benchmarks/bench_gan.py --table unrolled --out notebooks/data/03_gan_unrolled.csv
+
+Every CSV starts with ``#`` lines naming the command, the commit and the library versions that
+wrote it (read it with ``pandas.read_csv(path, comment="#")``).
 
 Runs use one CPU thread (``--threads``) so that ``seconds`` compare across configurations.
 """
@@ -29,8 +37,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import platform
+import subprocess
 import sys
 import time
+from pathlib import Path
+
+import numpy as np
 
 import torch
 
@@ -72,13 +85,58 @@ TRICKS = {
     "12 WGAN-GP": {"loss": "wasserstein", "gp_weight": 10.0},
     "13 spectral norm": {"spectral_norm": True},
     "14 PacGAN2": {"pack": 2},
+    # trick 12 in the paper's setting (Gulrajani et al. 2017, Algorithm 1)
+    "12 WGAN-GP, paper setting": {"loss": "wasserstein", "gp_weight": 10.0, "d_steps": 5, "betas": (0.0, 0.9),
+                                   "lr_d": 1e-4, "lr_g": 1e-4},
+    # trick 3 where the latent's dimension can matter
+    "3 Gaussian z, 32-d": {"z_dim": 32},
+    "3 uniform z, 32-d": {"latent": "uniform", "z_dim": 32},
 }
-TABLES = {"main": (MAIN, ("ring", "grid")), "tricks": (TRICKS, ("ring",))}
+UNROLLED = {  # "_steps": each row's own step count, chosen so that the rows take about the same CPU time
+    "GAN, equal time": {"_steps": 10000},
+    "Unrolled GAN (k=5), equal time": {"unrolled_steps": 5, "unrolled_lr": 0.1, "_steps": 2000},
+}
+TABLES = {"main": (MAIN, ("ring", "grid")), "tricks": (TRICKS, ("ring",)), "unrolled": (UNROLLED, ("ring", "grid"))}
+
+
+def provenance(argv) -> list[str]:
+    """The ``#`` header of every CSV: command, commit (``+dirty`` with uncommitted library changes), versions."""
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*args):
+        try:
+            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+
+    commit = git("rev-parse", "HEAD") or "unknown"
+    if git("status", "--porcelain", "--", "dlnotes", "benchmarks"):
+        commit += "+dirty"
+    return [f"# command: python benchmarks/bench_gan.py {' '.join(argv)}",
+            f"# commit: {commit}",
+            f"# versions: python {platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}",
+            f"# threads: {torch.get_num_threads()}"]
+
+
+def score(samples: torch.Tensor, dataset: str) -> dict:
+    """The three VEEGAN / PacGAN measures of one set of samples, rounded as the tables store them."""
+    m = metrics.mode_metrics(samples.double().cpu(), data.centers(dataset), data.BENCHMARKS[dataset]["std"])
+    return {"modes": m["modes"], "high_quality": round(100 * m["high_quality"], 2),
+            "reverse_kl": round(m["reverse_kl"], 4)}
+
+
+def checkpoint_rows(config: dict, dataset: str, seed: int, checkpoints: list[int], batch_size: int) -> list[dict]:
+    """One run of ``max(checkpoints)`` steps scored at every checkpoint (``seconds``: CPU time up to it)."""
+    steps = max(checkpoints)
+    result = training.train_gan(dataset, steps=steps, batch_size=batch_size, seed=seed, device="cpu",
+                                sample_every=int(np.gcd.reduce(checkpoints)), **config)
+    return [{"steps": c, **score(result.samples[c], dataset), "seconds": round(result.sample_seconds[c], 2),
+             "final_d_loss": round(float(result.d_loss[c - 100:c].mean()), 4)} for c in checkpoints]
 
 
 def run(config: dict, dataset: str, seed: int, steps: int, batch_size: int) -> tuple[dict, dict]:
     """One run's table row and its final samples by weights (``"raw"``, and ``"ema"`` with an EMA of G)."""
-    result = training.train_gan(dataset, steps=steps, batch_size=batch_size, seed=seed,
+    result = training.train_gan(dataset, steps=steps, batch_size=batch_size, seed=seed, device="cpu",
                                 sample_every=steps, **config)
     centers, std = data.centers(dataset), data.BENCHMARKS[dataset]["std"]
     m = metrics.mode_metrics(result.final_samples.double(), centers, std)
@@ -100,6 +158,8 @@ def main(argv=None) -> None:
     parser.add_argument("--table", choices=sorted(TABLES), default="main")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=None, help="default: 10000 (main), 800 (tricks)")
+    parser.add_argument("--checkpoints", default=None,
+                        help="comma-separated step counts at which each run is scored (default: --steps)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--dataset", choices=["ring", "grid"], default=None, help="default: the table's datasets")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: seconds comparable)")
@@ -116,6 +176,8 @@ def main(argv=None) -> None:
     out = sys.stdout if args.out == "-" else open(args.out, "w", newline="")
     fields = ["config", "dataset", "seed", "steps", "modes", "high_quality", "reverse_kl", "seconds", "final_d_loss",
               "raw_modes", "raw_high_quality", "raw_reverse_kl"]
+    for line in provenance(argv if argv is not None else sys.argv[1:]):
+        print(line, file=out)
     writer = csv.DictWriter(out, fieldnames=fields)
     writer.writeheader()
     sample_writer, sample_file = None, None
@@ -132,14 +194,23 @@ def main(argv=None) -> None:
         for name, config in list(configs.items())[i - 1::n]:
             if args.only and args.only not in name:
                 continue
+            config = dict(config)
+            run_steps = config.pop("_steps", steps)
+            run_steps = args.steps or run_steps
+            checkpoints = sorted({int(c) for c in args.checkpoints.split(",")}) if args.checkpoints else [run_steps]
             for seed in range(args.seeds):
-                row, samples = run(config, dataset, seed, steps, args.batch_size)
-                for weights, points in samples.items() if sample_writer else ():
-                    sample_writer.writerows([seed, weights, f"{x:.6g}", f"{y:.6g}"]
-                                            for x, y in points.tolist())
-                writer.writerow({"config": name, "dataset": dataset, "seed": seed, "steps": steps, **row})
+                if checkpoints != [run_steps]:
+                    rows = checkpoint_rows(config, dataset, seed, checkpoints, args.batch_size)
+                else:
+                    row, samples = run(config, dataset, seed, run_steps, args.batch_size)
+                    rows = [{"steps": run_steps, **row}]
+                    for weights, points in samples.items() if sample_writer else ():
+                        sample_writer.writerows([seed, weights, f"{x:.6g}", f"{y:.6g}"]
+                                                for x, y in points.tolist())
+                for row in rows:
+                    writer.writerow({"config": name, "dataset": dataset, "seed": seed, **row})
                 out.flush()
-                print(f"{time.time() - start:7.0f}s {dataset} {name} seed {seed}: {row}", file=sys.stderr)
+                print(f"{time.time() - start:7.0f}s {dataset} {name} seed {seed}: {rows[-1]}", file=sys.stderr)
     for handle in (sample_file, out if out is not sys.stdout else None):
         if handle is not None:
             handle.close()

@@ -57,16 +57,20 @@ def centers(name: str) -> torch.Tensor:
 
 
 def sample_mixture(
-    name: str, n: int, generator: torch.Generator | None = None, dtype=torch.float32
+    name: str, n: int, generator: torch.Generator | None = None, dtype=torch.float32, device=None
 ) -> torch.Tensor:
-    r"""``n`` samples of benchmark ``name``: a uniformly chosen centre plus :math:`\mathcal N(0, \sigma^2 I)`."""
+    r"""``n`` samples of benchmark ``name``: a uniformly chosen centre plus :math:`\mathcal N(0, \sigma^2 I)`.
+
+    ``device``: where the samples (and the draws) are made; ``generator`` must live there too.
+    """
     mu = centers(name)
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"n must be an int, got {type(n).__name__}")
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
-    k = torch.randint(len(mu), (n,), generator=generator)
-    noise = torch.randn(n, 2, generator=generator, dtype=torch.float64)
+    mu = mu.to(device)
+    k = torch.randint(len(mu), (n,), generator=generator, device=mu.device)
+    noise = torch.randn(n, 2, generator=generator, dtype=torch.float64, device=mu.device)
     return (mu[k] + BENCHMARKS[name]["std"] * noise).to(dtype)
 
 
