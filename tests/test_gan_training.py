@@ -174,3 +174,23 @@ def test_training_helpers_create_every_tensor_on_their_device():
 def _dedent(source):
     import textwrap
     return textwrap.dedent(source)
+
+
+def test_discriminator_ensemble_loss_is_the_mean_of_its_members_losses():
+    from dlnotes.gan import losses
+    torch.manual_seed(0)
+    members = [models.mlp_discriminator(2, 8, 1).double() for _ in range(3)]
+    ens = models.DiscriminatorEnsemble(members)
+    real, fake = torch.randn(16, 2, dtype=torch.float64), torch.randn(16, 2, dtype=torch.float64)
+    assert ens(real).shape == (16, 3)
+    for loss in ("nonsaturating", "least_squares", "hinge", "wasserstein"):
+        ours = losses.discriminator_loss(ens(real), ens(fake), loss)
+        ref = torch.stack([losses.discriminator_loss(d(real), d(fake), loss) for d in members]).mean()
+        torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-12)
+        g_ours = losses.generator_loss(ens(fake), loss)
+        torch.testing.assert_close(g_ours, torch.stack([losses.generator_loss(d(fake), loss) for d in members]).mean())
+    run = training.train_gan("ring", steps=3, batch_size=8, n_samples=8, sample_every=3, device="cpu",
+                             discriminator=models.DiscriminatorEnsemble([models.mlp_discriminator() for _ in range(2)]))
+    assert run.final_samples.shape == (8, 2)
+    with pytest.raises(ValueError, match="members"):
+        models.DiscriminatorEnsemble([])
