@@ -18,7 +18,13 @@ same run's raw weights. The samples the chapter plots (raw and averaged weights 
     python benchmarks/bench_gan.py --table main --dataset grid --only "PacGAN2 + TTUR + Adam(0, 0.9) + EMA" \
         --seeds 1 --samples notebooks/data/03_gan_ema_grid_samples.csv
 
-The tricks table (one row per seed and checkpoint: each run is scored at 600 and 2,000 steps;
+The best combination on fresh seeds (3, 4, 5; seeds 0-2 chose it), with two other EMA decays
+read off the same runs::
+
+    python benchmarks/bench_gan.py --table main --dataset grid --only "PacGAN2 + TTUR + Adam(0, 0.9) + EMA" \
+        --first-seed 3 --ema-search 0.9,0.999 --out notebooks/data/03_gan_fresh_grid.csv
+
+(and ``--dataset ring`` into ``03_gan_fresh_ring.csv``). The tricks table (one row per seed and checkpoint: each run is scored at 600 and 2,000 steps;
 WGAN-GP in the paper's setting, five critic steps per generator step, also at 4,000)::
 
     for i in 1 2 3 4; do python benchmarks/bench_gan.py --table tricks --dataset grid --steps 2000 \
@@ -47,6 +53,7 @@ from __future__ import annotations
 import argparse
 import csv
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -163,7 +170,7 @@ def provenance(argv) -> list[str]:
     commit = git("rev-parse", "HEAD") or "unknown"
     if git("status", "--porcelain", "--", "dlnotes", "benchmarks"):
         commit += "+dirty"
-    return [f"# command: python benchmarks/bench_gan.py {' '.join(argv)}",
+    return [f"# command: python benchmarks/bench_gan.py {shlex.join(argv)}",
             f"# commit: {commit}",
             f"# versions: python {platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}",
             f"# threads: {torch.get_num_threads()}"]
@@ -201,6 +208,10 @@ def run(config: dict, dataset: str, seed: int, steps: int, batch_size: int) -> t
         raw = metrics.mode_metrics(samples["raw"].double(), centers, std)
         row.update(raw_modes=raw["modes"], raw_high_quality=round(100 * raw["high_quality"], 2),
                    raw_reverse_kl=round(raw["reverse_kl"], 4))
+    for decay, average in result.ema_search.items():  # the same run read through other decays
+        with torch.no_grad():
+            other = score(average.eval()(result.z), dataset)
+        row.update({f"ema{decay:g}_{k}": v for k, v in other.items()})
     return row, samples
 
 
@@ -208,6 +219,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table", choices=sorted(TABLES), default="main")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
+    parser.add_argument("--ema-search", default="", help="comma-separated further EMA decays to score each run with")
     parser.add_argument("--steps", type=int, default=None, help="default: 10000 (main), 800 (tricks)")
     parser.add_argument("--checkpoints", default=None,
                         help="comma-separated step counts at which each run is scored (default: --steps)")
@@ -229,6 +242,8 @@ def main(argv=None) -> None:
     out = sys.stdout if args.out == "-" else open(args.out, "w", newline="")
     fields = ["config", "dataset", "seed", "steps", "modes", "high_quality", "reverse_kl", "seconds", "final_d_loss",
               "raw_modes", "raw_high_quality", "raw_reverse_kl"]
+    search = tuple(float(d) for d in args.ema_search.split(",") if d)
+    fields += [f"ema{d:g}_{k}" for d in search for k in ("modes", "high_quality", "reverse_kl")]
     if args.table == "digits":
         fields = ["config", "dataset", "seed", "steps", "confident", "classes", "c2st", "seconds"]
     for line in provenance(argv if argv is not None else sys.argv[1:]):
@@ -253,7 +268,9 @@ def main(argv=None) -> None:
             run_steps = config.pop("_steps", steps)
             run_steps = args.steps or run_steps
             checkpoints = sorted({int(c) for c in args.checkpoints.split(",")}) if args.checkpoints else [run_steps]
-            for seed in range(args.seeds):
+            if search:
+                config = {**config, "ema_search": search}
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 if args.table == "digits":
                     rows = digits_rows(config, seed, checkpoints)
                 elif checkpoints != [run_steps]:

@@ -41,6 +41,7 @@ class GANRun:
     z: torch.Tensor | None = field(default=None, repr=False)
     generator_ema: torch.nn.Module | None = field(default=None, repr=False)
     sample_seconds: dict = field(default_factory=dict, repr=False)
+    ema_search: dict = field(default_factory=dict, repr=False)
 
     @property
     def final_samples(self) -> torch.Tensor:
@@ -149,6 +150,7 @@ def train_gan(
     ema_decay: float = 0.0,
     unrolled_steps: int = 0,
     unrolled_lr: float = 0.1,
+    ema_search: tuple = (),
     mixed_batches: bool = False,
     spectral_norm: bool = False,
     d_batchnorm: bool = False,
@@ -183,6 +185,8 @@ def train_gan(
     off the returned ``d_loss`` / ``g_loss``. Not among the fourteen: ``ema_decay`` > 0 samples
     from an exponential moving average of G's weights (:class:`dlnotes.ema.EMA`, updated after
     every G step; Yazıcı et al., 2019, arXiv:1806.04498), while training goes on with the raw ones.
+    ``ema_search``: further decays whose averages of G are kept side by side (in
+    ``GANRun.ema_search``, by decay), to compare decays on one run at no extra training.
     ``unrolled_steps`` = :math:`k` > 0 scores G against D unrolled :math:`k` SGD steps of rate
     ``unrolled_lr`` (the unrolled GAN of Metz et al., 2017; :mod:`dlnotes.gan.unrolled`).
 
@@ -218,6 +222,10 @@ def train_gan(
     opt_d = _optimizer(optimizer_d, D.parameters(), lr_d, betas)
     opt_g = _optimizer(optimizer_g, G.parameters(), lr_g, betas)
     G_ema = EMA(G, ema_decay) if ema_decay > 0 else None
+    for decay in ema_search:
+        if isinstance(decay, bool) or not isinstance(decay, Real) or not 0 < decay < 1:
+            raise ValueError(f"ema_search must hold decays in (0, 1), got {decay!r}")
+    searched = {float(decay): EMA(G, decay) for decay in ema_search}
     sampler = G_ema.module if G_ema is not None else G
     schedulers = [as_scheduler(opt, lambda t, lr=lr: lr * lr_factor(t, steps, lr_decay, decay_start))
                   for opt, lr in ((opt_d, lr_d), (opt_g, lr_g))]
@@ -276,6 +284,8 @@ def train_gan(
         opt_g.step()
         if G_ema is not None:
             G_ema.update_parameters(G)
+        for average in searched.values():
+            average.update_parameters(G)
         for scheduler in schedulers:
             scheduler.step()
         d_hist.append(loss_d.item())
@@ -287,4 +297,5 @@ def train_gan(
             sampler.train()
             sample_seconds[step] = time.process_time() - start
     return GANRun(np.array(d_hist), np.array(g_hist), np.array(grad_hist), samples, G, D,
-                  time.process_time() - start, z_fixed, G_ema.module if G_ema is not None else None, sample_seconds)
+                  time.process_time() - start, z_fixed, G_ema.module if G_ema is not None else None, sample_seconds,
+                  {decay: average.module for decay, average in searched.items()})
