@@ -24,13 +24,13 @@ read off the same runs::
     python benchmarks/bench_gan.py --table main --dataset grid --only "PacGAN2 + TTUR + Adam(0, 0.9) + EMA" \
         --first-seed 3 --ema-search 0.9,0.999 --out notebooks/data/03_gan_fresh_grid.csv
 
-(and ``--dataset ring`` into ``03_gan_fresh_ring.csv``). The tricks table (one row per seed and checkpoint: each run is scored at 600 and 2,000 steps;
-WGAN-GP in the paper's setting, five critic steps per generator step, also at 4,000)::
+The tricks table (one row per seed and checkpoint: each run is scored at 600 and 2,000 steps;
+WGAN-GP in the paper's setting, five critic steps per generator step, in its own file)::
 
     for i in 1 2 3 4; do python benchmarks/bench_gan.py --table tricks --dataset grid --steps 2000 \
         --checkpoints 600,2000 --seeds 3 --part $i/4 --exclude "paper setting" \
         --out notebooks/data/03_gan_tricks_$i.csv; done
-    python benchmarks/bench_gan.py --table tricks --dataset grid --steps 4000 --checkpoints 600,2000,4000 \
+    python benchmarks/bench_gan.py --table tricks --dataset grid --steps 2000 --checkpoints 600,2000 \
         --seeds 3 --only "paper setting" --out notebooks/data/03_gan_tricks_wgan.csv
 
 Trick 1 (input scaling) on the digits, each run judged at 500, 1,000 and 2,000 steps::
@@ -109,8 +109,8 @@ TRICKS = {
     "3 uniform z, 32-d": {"latent": "uniform", "z_dim": 32},
 }
 UNROLLED = {  # "_steps": each row's own step count, chosen so that the rows take about the same CPU time
-    "GAN, equal time": {"_steps": 5000},
-    "Unrolled GAN (k=5), equal time": {"unrolled_steps": 5, "unrolled_lr": 0.1, "_steps": 1000},
+    "GAN, equal time": {"_steps": 2500},
+    "Unrolled GAN (k=5), equal time": {"unrolled_steps": 5, "unrolled_lr": 0.1, "_steps": 500},
 }
 DIGITS = {  # trick 1 on scikit-learn's 8x8 digits: scaled to [-1, 1] with a tanh G, or raw 0..16 with a linear G
     "[-1,1] + tanh": {"scale": "tanh", "out_activation": "tanh"},
