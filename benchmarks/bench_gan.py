@@ -24,12 +24,11 @@ read off the same runs::
     python benchmarks/bench_gan.py --table main --dataset grid --only "PacGAN2 + TTUR + Adam(0, 0.9) + EMA" \
         --first-seed 3 --ema-search 0.9,0.999 --out notebooks/data/03_gan_fresh_grid.csv
 
-The tricks table (one row per seed and checkpoint: each run is scored at 600 and 2,000 steps;
-WGAN-GP in the paper's setting, five critic steps per generator step, in its own file)::
+The tricks table (600 steps, 3 seeds; WGAN-GP in the paper's setting, five critic steps per
+generator step, in its own file, scored at 600 and 2,000 steps)::
 
-    for i in 1 2 3 4; do python benchmarks/bench_gan.py --table tricks --dataset grid --steps 2000 \
-        --checkpoints 600,2000 --seeds 3 --part $i/4 --exclude "paper setting" \
-        --out notebooks/data/03_gan_tricks_$i.csv; done
+    for i in 1 2 3 4; do python benchmarks/bench_gan.py --table tricks --dataset grid --steps 600 \
+        --seeds 3 --part $i/4 --exclude "paper setting" --out notebooks/data/03_gan_tricks_$i.csv; done
     python benchmarks/bench_gan.py --table tricks --dataset grid --steps 2000 --checkpoints 600,2000 \
         --seeds 3 --only "paper setting" --out notebooks/data/03_gan_tricks_wgan.csv
 
