@@ -45,7 +45,7 @@ def _affine(m, C):
             m.bias.copy_(torch.linspace(-1.0, 1.0, C, dtype=torch.float64))
 
 
-def _cases_on_rank(rank, cnn, X, y):
+def _cases_on_rank(rank, cnn, X_digits, y_digits):
     calls = []
     all_reduce = dist.all_reduce
 
@@ -90,7 +90,7 @@ def _cases_on_rank(rank, cnn, X, y):
         out["too_few"] = "no error"
     except ValueError as exc:
         out["too_few"] = str(exc)
-    out["cnn"] = DP.data_parallel_sgd(rank, convert_sync_batchnorm(cnn), X, y, batch_size=2, steps=10,
+    out["cnn"] = DP.data_parallel_sgd(rank, convert_sync_batchnorm(cnn), X_digits, y_digits, batch_size=2, steps=10,
                                       lr=0.2, sync="ddp", seed=5)
     return out
 
