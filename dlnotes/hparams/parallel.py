@@ -1,16 +1,45 @@
 r"""One Optuna study, many worker processes: the pattern that scales tuning past one machine.
 
-Optuna keeps a study's trials in a *storage*; every worker that opens the same storage and
-study name asks it for the next trial and writes its result back, so workers need no other
-channel between them. Here the storage is a journal file (``JournalFileBackend``, safe for
-processes on one machine sharing a disk); across machines it is a database URL such as
-``postgresql://user@host/db`` passed as ``storage=`` to the same calls.
+Optuna (Akiba et al. 2019) keeps a study's trials in a *storage*; every worker that opens the
+same storage and study name asks it for the next trial and writes its result back, so workers
+need no other channel between them. The storage is either
+
+- a database URL: ``sqlite:///study.db`` (one file, one machine, the embedded default) or a
+  server, ``postgresql+psycopg://user@host/db``, which workers on any machine can reach; or
+- a journal file path (``JournalFileBackend``), for processes on one machine sharing a disk.
+
+Here the budget of a study is a queue of ``n_trials`` *waiting* trials created with it: a worker
+moves one waiting trial to RUNNING (the database does this for one worker only), runs it, and
+stops when none are left. With a database storage and ``heartbeat_interval`` a running trial
+beats every interval; a worker that dies (SIGKILL, a lost machine) stops beating, and after
+``grace_period`` another worker marks its trial FAIL and queues a copy with the same parameters
+(``RetryHeartbeatStaleTrialCallback``), so no trial is lost and none is counted twice. Workers
+started again later resume the same queue.
+
+Three shells, one study (``objective`` is ``module:function``)::
+
+    python -m dlnotes.hparams.parallel create --storage sqlite:///tune.db --study s --n-trials 30
+    python -m dlnotes.hparams.parallel work --storage sqlite:///tune.db --study s --objective m:f
 """
 from __future__ import annotations
 
-import multiprocessing as mp
+import argparse
+import importlib
 import os
+import threading
+import time
+import uuid
+import warnings
+from numbers import Integral, Real
 from typing import Callable
+
+__all__ = ["create_study", "journal_storage", "open_storage", "run_workers", "work"]
+
+DIRECTIONS = ("minimize", "maximize")
+SAMPLERS = ("tpe", "random")
+_BUDGET = "dlnotes_budget"        # user attribute that marks a study as fully created
+_DRIVERS = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "pymysql": "PyMySQL",
+            "MySQLdb": "mysqlclient", "asyncpg": "asyncpg"}
 
 
 def journal_storage(path: str):
@@ -19,91 +48,413 @@ def journal_storage(path: str):
     Matches: ``optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))``.
     """
     import optuna
-
-    try:
-        from optuna.storages.journal import JournalFileBackend
-    except ImportError:  # Optuna < 4.0 named it JournalFileStorage
-        from optuna.storages import JournalFileStorage as JournalFileBackend
+    from optuna.storages.journal import JournalFileBackend
 
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or path, got {type(path).__name__}")
     return optuna.storages.JournalStorage(JournalFileBackend(os.fspath(path)))
 
 
-def _worker(path: str, study_name: str, objective: Callable, n_trials: int, seed: int) -> int:
+def _is_url(storage) -> bool:
+    return isinstance(storage, str) and "://" in storage
+
+
+def _check_url(url: str) -> str:
+    """The URL SQLAlchemy will open; raise a clear error when its driver is not installed."""
+    import sqlalchemy
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+        dialect = parsed.get_dialect()
+    except (sqlalchemy.exc.ArgumentError, sqlalchemy.exc.NoSuchModuleError) as exc:
+        raise ValueError(f"storage is not a database URL SQLAlchemy knows: {url!r} ({exc})") from None
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.drivername == "postgresql":  # SQLAlchemy's default driver for it is psycopg2
+        try:
+            import psycopg2  # noqa: F401
+        except ImportError:
+            parsed = parsed.set(drivername="postgresql+psycopg")
+            dialect = parsed.get_dialect()
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        name = (exc.name or str(exc)).split(".")[0]
+        raise ModuleNotFoundError(
+            f"storage {shown!r} needs the Python package {_DRIVERS.get(name, name)!r} "
+            f"(module {name!r} is not installed): pip install {_DRIVERS.get(name, name)!r}",
+            name=name) from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise ValueError(f"storage {shown!r} is an in-memory SQLite database, which other processes "
+                         "cannot open; use a file, e.g. 'sqlite:///study.db'")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _serialize_sqlite(engine) -> None:
+    """Make every SQLite transaction take the write lock at its start (``BEGIN IMMEDIATE``).
+
+    pysqlite starts a transaction only at the first write, so two processes can both read a
+    trial as WAITING and both move it to RUNNING; with the lock taken first, the second one
+    reads RUNNING and moves on. (PostgreSQL does this with ``SELECT ... FOR UPDATE``.)
+    """
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_begin(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # connections opened before the hooks are dropped
+
+
+def _check_heartbeat(heartbeat_interval, grace_period, max_retry, url: bool):
+    if heartbeat_interval is not None:
+        if isinstance(heartbeat_interval, bool) or not isinstance(heartbeat_interval, Integral) \
+                or heartbeat_interval < 1:
+            raise ValueError(f"heartbeat_interval must be a positive int (seconds) or None, "
+                             f"got {heartbeat_interval!r}")
+        if not url:
+            raise ValueError("heartbeat_interval needs a database storage URL (sqlite:///..., "
+                             "postgresql+psycopg://...); a journal file has no heartbeats")
+    if grace_period is not None:
+        if heartbeat_interval is None:
+            raise ValueError("grace_period is used only with heartbeat_interval")
+        if isinstance(grace_period, bool) or not isinstance(grace_period, Integral) \
+                or grace_period < heartbeat_interval:
+            raise ValueError(f"grace_period must be an int >= heartbeat_interval "
+                             f"({heartbeat_interval}), got {grace_period!r}")
+    if max_retry is not None and (isinstance(max_retry, bool) or not isinstance(max_retry, Integral)
+                                  or max_retry < 0):
+        raise ValueError(f"max_retry must be a non-negative int or None, got {max_retry!r}")
+
+
+def open_storage(storage, heartbeat_interval: int | None = None, grace_period: int | None = None,
+                 max_retry: int | None = 3):
+    r"""Open ``storage`` (a database URL or a journal file path) as an Optuna storage.
+
+    For a URL: ``RDBStorage`` with heartbeats every ``heartbeat_interval`` seconds (None: off), a
+    running trial declared stale after ``grace_period`` seconds without one (default twice the
+    interval), and its copy queued again at most ``max_retry`` times. SQLite files wait up to
+    60 s for a lock and take it at the start of each transaction (see :func:`_serialize_sqlite`).
+    ``postgresql://`` uses psycopg (version 3) when psycopg2 is not installed.
+
+    Matches: ``optuna.storages.RDBStorage(url, heartbeat_interval=..., grace_period=...,
+    heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry))``.
+    """
     import optuna
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
 
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    study = optuna.load_study(study_name=study_name, storage=journal_storage(path),
-                              sampler=_sampler_of(study_name, path, seed))
+    if not isinstance(storage, (str, os.PathLike)):
+        raise TypeError(f"storage must be a database URL or a journal file path, "
+                        f"got {type(storage).__name__}")
+    _check_heartbeat(heartbeat_interval, grace_period, max_retry, _is_url(storage))
+    if not _is_url(storage):
+        return journal_storage(storage)
+    url = _check_url(storage)
+    sqlite = url.startswith("sqlite")
+    with warnings.catch_warnings():  # heartbeats and their callback are "experimental" in Optuna 5.0
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        callback = None if heartbeat_interval is None else RetryHeartbeatStaleTrialCallback(max_retry)
+        rdb = optuna.storages.RDBStorage(
+            url, engine_kwargs={"connect_args": {"timeout": 60}} if sqlite else None,
+            heartbeat_interval=heartbeat_interval, grace_period=grace_period,
+            heartbeat_stale_trial_callback=callback)
+    if sqlite:
+        _serialize_sqlite(rdb.engine)
+    return rdb
 
-    def tagged(trial):
-        trial.set_user_attr("worker_pid", os.getpid())
-        return objective(trial)
 
-    study.optimize(tagged, n_trials=n_trials)
-    return os.getpid()
+def _grid_points(grid) -> list[dict]:
+    if not isinstance(grid, dict) or not grid:
+        raise ValueError(f"grid must be a non-empty dict {{name: [values]}}, got {grid!r}")
+    points = [{}]
+    for name, values in grid.items():
+        if not isinstance(name, str):
+            raise TypeError(f"grid names must be str, got {name!r}")
+        if not isinstance(values, (list, tuple)) or not values:
+            raise ValueError(f"grid[{name!r}] must be a non-empty list of values, got {values!r}")
+        if len(set(map(repr, values))) != len(values):
+            raise ValueError(f"grid[{name!r}] lists a value twice: {values!r}")
+        points = [{**p, name: v} for p in points for v in values]
+    return points
 
 
-def _sampler_of(study_name: str, path: str, seed: int):
-    import optuna
+def _check_study_args(study_name, n_trials, grid, direction) -> list[dict] | None:
+    if not isinstance(study_name, str) or not study_name:
+        raise ValueError(f"study_name must be a non-empty str, got {study_name!r}")
+    if isinstance(n_trials, bool) or not isinstance(n_trials, Integral) or n_trials < 1:
+        raise ValueError(f"n_trials must be a positive int, got {n_trials!r}")
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+    if grid is None:
+        return None
+    points = _grid_points(grid)
+    if n_trials != len(points):
+        raise ValueError(f"n_trials must equal the grid size ({len(points)}) with a grid, got {n_trials}")
+    return points
 
-    grid = optuna.load_study(study_name=study_name, storage=journal_storage(path)).user_attrs.get("grid")
-    if grid is not None:  # the grid points wait in the storage's queue; a worker pops each one once
-        return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed)
 
+def create_study(storage, study_name: str, n_trials: int, grid: dict | None = None,
+                 direction: str = "maximize", load_if_exists: bool = False):
+    r"""Create a study in ``storage`` with a queue of ``n_trials`` waiting trials (its budget).
 
-def run_workers(objective: Callable, path: str, study_name: str, n_workers: int, n_trials: int,
-                grid: dict | None = None, direction: str = "maximize"):
-    r"""Create a study in the journal file ``path`` and run ``n_workers`` processes on it.
+    Every argument is checked before anything is written, so a corrected call can follow a
+    refused one. With ``grid`` (``{name: [values]}``) the waiting trials are the grid points,
+    each handed to exactly one worker; otherwise their parameters are left to the workers'
+    sampler. With ``load_if_exists`` an existing study is returned unchanged if it was created
+    with the same ``n_trials``, ``grid`` and ``direction`` (a resumed study).
 
-    Each worker runs ``n_trials // n_workers`` trials (the first ones one more for a remainder)
-    with its own seed. With ``grid`` (``{name: [values]}``) the workers share the grid, which
-    hands out each grid point once across all workers (the points are queued in the storage and
-    ``n_trials`` must equal their number); otherwise each uses ``TPESampler``.
-    ``objective(trial)`` must be importable by the workers (a module-level function).
-    Returns the finished ``optuna.Study``.
-
-    Matches: running ``optuna.load_study(study_name, storage).optimize(objective, n_trials=k)`` in
-    ``n_workers`` shells against the same ``storage``.
+    Matches: ``optuna.create_study(study_name=..., storage=...)`` followed by
+    ``study.enqueue_trial(params)`` for each point (``{}`` without a grid).
     """
     import optuna
 
+    points = _check_study_args(study_name, n_trials, grid, direction)
+    if not isinstance(load_if_exists, bool):
+        raise TypeError(f"load_if_exists must be a bool, got {type(load_if_exists).__name__}")
+    store = open_storage(storage)
+    budget = {"n_trials": int(n_trials), "grid": grid, "direction": direction}
+    if load_if_exists and study_name in {s.study_name for s in optuna.get_all_study_summaries(store)}:
+        study = optuna.load_study(study_name=study_name, storage=store)
+        if study.user_attrs.get(_BUDGET) != budget:
+            raise ValueError(f"study {study_name!r} exists with budget {study.user_attrs.get(_BUDGET)}, "
+                             f"not {budget}; use another study_name")
+        return study
+    study = optuna.create_study(study_name=study_name, storage=store, direction=direction)
+    for params in points or [{}] * n_trials:
+        study.enqueue_trial(params, skip_if_exists=False)
+    study.set_user_attr(_BUDGET, budget)  # written last: a study without it was not finished
+    return study
+
+
+class _Heartbeat:
+    """Record a trial's heartbeat every ``interval`` seconds in a thread, as Optuna's optimize does."""
+
+    def __init__(self, storage, trial_id: int, interval: int | None):
+        self.storage, self.trial_id, self.interval = storage, trial_id, interval
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self):
+        while not self.stop.wait(self.interval):
+            self.storage.record_heartbeat(self.trial_id)
+
+    def __enter__(self):
+        if self.interval is not None:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join()
+
+
+def _pop_waiting(storage, study_id: int, heartbeat: bool) -> int | None:
+    """Move one WAITING trial to RUNNING and return its id; None when the queue is empty."""
+    import optuna
+    from optuna.trial import TrialState
+
+    for t in storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.WAITING,)):
+        if heartbeat:  # beat before taking it: a worker killed right after still leaves a stale trial
+            storage.record_heartbeat(t._trial_id)
+        try:
+            if storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING):
+                return t._trial_id
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue                                      # another worker ran it meanwhile
+    return None
+
+
+def _sampler(kind: str, seed: int, constant_liar: bool):
+    import optuna
+
+    if kind == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed, constant_liar=constant_liar)
+
+
+def _check_worker_args(sampler, constant_liar, seed, start_together=None):
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+    if not isinstance(constant_liar, bool):
+        raise TypeError(f"constant_liar must be a bool, got {type(constant_liar).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    if start_together is not None and not (isinstance(start_together, tuple) and len(start_together) == 2):
+        raise ValueError(f"start_together must be (run_id, n_workers) or None, got {start_together!r}")
+
+
+def work(storage, study_name: str, objective: Callable, sampler: str = "tpe", constant_liar: bool = True,
+         seed: int = 0, heartbeat_interval: int | None = None, grace_period: int | None = None,
+         max_retry: int | None = 3, start_together: tuple[str, int] | None = None,
+         poll: float = 0.2) -> int:
+    r"""One worker: run waiting trials of the study until none is left; return how many it ran.
+
+    Before each trial it fails the stale trials of dead workers (with heartbeats), which queues
+    their copies. When the queue is empty but trials are still RUNNING elsewhere, it waits
+    (``poll`` seconds at a time): one of them may belong to a dead worker and come back. With
+    ``wait_for`` it first waits until that many workers have joined, so all start together.
+    An exception in ``objective`` marks the trial FAIL and is raised; ``optuna.TrialPruned``
+    marks it PRUNED.
+
+    Matches: ``optuna.load_study(study_name, storage).optimize(objective, n_trials=k)``, where the
+    ``k`` trials are taken from the study's queue.
+    """
+    import optuna
+    from optuna.storages import fail_stale_trials
+    from optuna.trial import TrialState
+
+    _check_worker_args(sampler, constant_liar, seed, start_together)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    store = open_storage(storage, heartbeat_interval, grace_period, max_retry)
+    study = optuna.load_study(study_name=study_name, storage=store,
+                              sampler=_sampler(sampler, seed, constant_liar))
+    if _BUDGET not in study.user_attrs:
+        raise ValueError(f"study {study_name!r} was not created by create_study (no queue of trials)")
+    store = study._storage  # the study's cached view of the storage, as Optuna's own ask() uses
+    study_id = store.get_study_id_from_name(study_name)
+    if start_together is not None:
+        run_id, n = start_together
+        store.set_study_system_attr(study_id, f"dlnotes_ready_{run_id}_{os.getpid()}", True)
+        deadline = time.monotonic() + 120
+        while sum(k.startswith(f"dlnotes_ready_{run_id}_") for k in store.get_study_system_attrs(study_id)) < n \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+    beats = heartbeat_interval is not None
+    ran = 0
+    while True:
+        if beats:
+            with warnings.catch_warnings():  # fail_stale_trials is marked experimental
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                fail_stale_trials(study)
+        trial_id = _pop_waiting(store, study_id, beats)
+        if trial_id is None:
+            if beats and store.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)):
+                time.sleep(poll)
+                continue
+            return ran
+        trial = optuna.trial.Trial(study, trial_id)
+        trial.set_user_attr("worker_pid", os.getpid())
+        state, value = _run_one(study, store, trial, objective, heartbeat_interval)
+        ran += state is not None
+
+
+def _run_one(study, store, trial, objective, heartbeat_interval):
+    """Run and tell one trial; ``(None, None)`` if others meanwhile declared it dead (its beats
+    were held up past the grace period): then its queued copy runs instead, and its result is
+    dropped, so that nothing is counted twice."""
+    import optuna
+    from optuna.trial import TrialState
+
+    taken = lambda: store.get_trial(trial._trial_id).state.is_finished()  # noqa: E731
+    state, value = TrialState.COMPLETE, None
+    try:
+        with _Heartbeat(store, trial._trial_id, heartbeat_interval):
+            try:
+                value = objective(trial)
+            except optuna.TrialPruned:
+                state = TrialState.PRUNED
+            except optuna.exceptions.UpdateFinishedTrialError:
+                if taken():
+                    return None, None
+                raise
+            except BaseException:
+                if not taken():
+                    study.tell(trial, state=TrialState.FAIL)
+                raise
+        study.tell(trial, value if state == TrialState.COMPLETE else None, state=state)
+    except ValueError:  # "Cannot tell a FAIL trial"
+        if taken():
+            return None, None
+        raise
+    return state, value
+
+
+def run_workers(objective: Callable, storage, study_name: str, n_workers: int, n_trials: int,
+                grid: dict | None = None, direction: str = "maximize", sampler: str = "tpe",
+                constant_liar: bool = True, seed: int = 0, heartbeat_interval: int | None = None,
+                grace_period: int | None = None, max_retry: int | None = 3,
+                load_if_exists: bool = False, timeout: float | None = None):
+    r"""Create a study of ``n_trials`` trials in ``storage`` and run ``n_workers`` processes on it.
+
+    ``storage`` is a database URL (``sqlite:///study.db`` on one machine,
+    ``postgresql+psycopg://user@host/db`` across machines) or a journal file path. Worker
+    :math:`i` samples with ``sampler`` seeded ``seed + i`` (TPE with ``constant_liar``, which
+    counts the trials other workers are running as bad, so workers do not all propose the same
+    point). With ``grid`` the workers share the grid points, each run once. With
+    ``heartbeat_interval`` (database storages only) a killed worker's trial is failed and run
+    again by another worker; with ``load_if_exists`` a study left unfinished is resumed.
+    ``objective(trial)`` must be a module-level function (workers are spawned processes).
+    Everything is checked before the study is created. Returns the ``optuna.Study``.
+
+    Matches: running ``optuna.load_study(study_name, storage).optimize(objective, n_trials=k)``
+    in ``n_workers`` shells against the same ``storage``.
+    """
+    from ..distributed import _check_importable, run_processes
+
     if not callable(objective):
         raise TypeError(f"objective must be callable, got {type(objective).__name__}")
-    for name, v in (("n_workers", n_workers), ("n_trials", n_trials)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be a positive int, got {v!r}")
-    study = optuna.create_study(study_name=study_name, storage=journal_storage(path), direction=direction)
-    if grid is not None:
-        # GridSampler in several processes can hand the same point to two workers at once; the
-        # storage's queue of waiting trials cannot (each is moved to RUNNING exactly once)
-        study.set_user_attr("grid", grid)
-        points = [{}]
-        for name, values in grid.items():
-            points = [{**p, name: v} for p in points for v in values]
-        if n_trials != len(points):
-            raise ValueError(f"n_trials must equal the grid size ({len(points)}) with a grid, got {n_trials}")
-        for p in points:
-            study.enqueue_trial(p)
-    shares = [n_trials // n_workers + (i < n_trials % n_workers) for i in range(n_workers)]
-    # fork is cheap on Linux and these workers never touch torch; spawn elsewhere
-    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() and os.name == "posix"
-                         and not _is_macos() else "spawn")
-    procs = [ctx.Process(target=_worker, args=(os.fspath(path), study_name, objective, k, seed))
-             for seed, k in enumerate(shares) if k]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join()
-    bad = [p.exitcode for p in procs if p.exitcode != 0]
-    if bad:
-        raise RuntimeError(f"{len(bad)} worker process(es) failed with exit codes {bad}")
-    return optuna.load_study(study_name=study_name, storage=journal_storage(path))
+    _check_importable(objective, "objective")
+    if isinstance(n_workers, bool) or not isinstance(n_workers, Integral) or n_workers < 1:
+        raise ValueError(f"n_workers must be a positive int, got {n_workers!r}")
+    _check_study_args(study_name, n_trials, grid, direction)
+    _check_worker_args(sampler, constant_liar, seed)
+    if not isinstance(storage, (str, os.PathLike)):
+        raise TypeError(f"storage must be a database URL or a journal file path, got {type(storage).__name__}")
+    _check_heartbeat(heartbeat_interval, grace_period, max_retry, _is_url(storage))
+    if _is_url(storage):
+        _check_url(storage)
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, Real) or timeout <= 0):
+        raise ValueError(f"timeout must be a positive number of seconds or None, got {timeout!r}")
+    storage = storage if _is_url(storage) else os.fspath(storage)
+    study = create_study(storage, study_name, n_trials, grid, direction, load_if_exists)
+    kind = "random" if grid is not None else sampler   # grid points are fixed: nothing to sample
+    together = (uuid.uuid4().hex[:8], n_workers)        # all begin at once, however slow to start
+    run_processes(work, [(storage, study_name, objective, kind, constant_liar, seed + i,
+                          heartbeat_interval, grace_period, max_retry, together)
+                         for i in range(n_workers)], timeout=timeout)
+    import optuna
+
+    return optuna.load_study(study_name=study.study_name, storage=open_storage(storage))
 
 
-def _is_macos() -> bool:
-    import sys
+def _import_objective(spec: str) -> Callable:
+    module, _, name = spec.partition(":")
+    if not module or not name:
+        raise ValueError(f"objective must be written module:function, got {spec!r}")
+    return getattr(importlib.import_module(module), name)
 
-    return sys.platform == "darwin"
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m dlnotes.hparams.parallel create|work ...``: the commands of each shell."""
+    p = argparse.ArgumentParser(prog="python -m dlnotes.hparams.parallel", description=main.__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("create", help="create the study and its queue of trials")
+    w = sub.add_parser("work", help="run trials of the study until none is left")
+    for q in (c, w):
+        q.add_argument("--storage", required=True, help="sqlite:///f.db, postgresql+psycopg://..., or a journal path")
+        q.add_argument("--study", required=True)
+    c.add_argument("--n-trials", type=int, required=True)
+    c.add_argument("--direction", default="maximize", choices=DIRECTIONS)
+    w.add_argument("--objective", required=True, help="module:function")
+    w.add_argument("--sampler", default="tpe", choices=SAMPLERS)
+    w.add_argument("--no-constant-liar", action="store_true")
+    w.add_argument("--seed", type=int, default=0)
+    w.add_argument("--heartbeat-interval", type=int, default=None)
+    w.add_argument("--grace-period", type=int, default=None)
+    a = p.parse_args(argv)
+    if a.command == "create":
+        create_study(a.storage, a.study, a.n_trials, direction=a.direction, load_if_exists=True)
+        print(f"study {a.study!r}: {a.n_trials} trials queued")
+    else:
+        n = work(a.storage, a.study, _import_objective(a.objective), a.sampler, not a.no_constant_liar,
+                 a.seed, a.heartbeat_interval, a.grace_period)
+        print(f"worker {os.getpid()}: ran {n} trials")
+
+
+if __name__ == "__main__":
+    main()
