@@ -39,15 +39,6 @@ def _sigkill_rank_1(rank):
     dist.barrier()
 
 
-def _three_ways(rank, model, X, y):
-    """DDP, hand all-reduce, and DDP where every process reads the same samples."""
-    import copy
-
-    return {sync_shard: DP.data_parallel_sgd(rank, copy.deepcopy(model), X, y, B, STEPS, LR,
-                                             sync=sync_shard[0], shard=sync_shard[1], seed=3)
-            for sync_shard in (("ddp", True), ("hand", True), ("ddp", False))}
-
-
 @pytest.fixture(scope="module")
 def digits64():
     return load_digits_tensors(torch.float64)
@@ -61,7 +52,7 @@ def _mlp():
 @pytest.fixture(scope="module")
 def parallel_runs(digits64):
     X, y = digits64
-    return D.launch(_three_ways, 2, args=(_mlp(), X, y))
+    return D.launch(DP.sgd_variants, 2, args=(_mlp(), X, y, B, STEPS, LR, 3))
 
 
 def _max_diff(a: dict, b: dict) -> float:
@@ -140,20 +131,20 @@ def test_ddp_on_two_processes_equals_one_process_with_the_double_batch(parallel_
     X, y = digits64
     single = DP.data_parallel_sgd(0, _mlp(), X, y, 2 * B, STEPS, LR, sync="none", seed=3)
     for rank in (0, 1):
-        assert _max_diff(parallel_runs[rank][("ddp", True)], single) < 1e-12
+        assert _max_diff(parallel_runs[rank]["ddp"], single) < 1e-12
     moved = _max_diff(single, _mlp().state_dict())
     assert moved > 1e-2  # the 20 steps did move the parameters
 
 
 def test_hand_written_allreduce_equals_ddp(parallel_runs):
     for rank in (0, 1):
-        assert _max_diff(parallel_runs[rank][("hand", True)], parallel_runs[rank][("ddp", True)]) < 1e-12
+        assert _max_diff(parallel_runs[rank]["hand"], parallel_runs[rank]["ddp"]) < 1e-12
 
 
 def test_without_sharding_two_processes_are_one_process_with_batch_b(parallel_runs, digits64):
     """Control: the same samples on both processes average to the gradient of b samples."""
     X, y = digits64
-    same_data = parallel_runs[0][("ddp", False)]
+    same_data = parallel_runs[0]["ddp-same-data"]
     single_b = DP.data_parallel_sgd(0, _mlp(), X, y, B, STEPS, LR, sync="none", seed=3)
     single_2b = DP.data_parallel_sgd(0, _mlp(), X, y, 2 * B, STEPS, LR, sync="none", seed=3)
     assert _max_diff(same_data, single_b) < 1e-12
@@ -181,6 +172,19 @@ def test_data_parallel_sgd_errors(digits64):
         DP.data_parallel_sgd(0, _mlp(), X, y, 8, 1, -0.1, sync="none")
     with pytest.raises(TypeError, match="module must be a torch.nn.Module"):
         DP.allreduce_gradients("model")
+
+
+def test_torchrun_runs_the_module_and_every_rank_ends_with_the_same_parameters(tmp_path):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
+                          "-m", "dlnotes.data_parallel"], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    lines = sorted(l for l in out.stdout.splitlines() if l.startswith("rank "))
+    assert [l.split(":")[0] for l in lines] == ["rank 0 of world size 2 (local rank 0)",
+                                                "rank 1 of world size 2 (local rank 1)"]
+    assert len({l.split("checksum ")[1] for l in lines}) == 1
 
 
 def test_warmup_reaches_the_linearly_scaled_rate():
