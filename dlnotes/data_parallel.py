@@ -27,7 +27,7 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 __all__ = ["allreduce_gradients", "data_parallel_sgd", "digits_cnn", "linear_scaling_run",
-           "sgd_variants", "warmup_linear_lr"]
+           "sgd_variants", "syncbn_study", "warmup_linear_lr"]
 
 SYNCS = ("ddp", "hand", "none")
 
@@ -226,10 +226,47 @@ def main() -> None:
     X, y = load_digits_tensors(torch.float64)
     state = data_parallel_sgd(rank, model, X, y, batch_size=8, steps=20, lr=0.5, sync="ddp", seed=3)
     checksum = sum(v.double().sum().item() for v in state.values())
-    print(f"rank {rank} of world size {world} (local rank {local_rank}): checksum {checksum:.12f}",
+    print(f"rank {rank} of world size {world} (local rank {local_rank}): checksum {checksum:.6f}",
           flush=True)
     dist.destroy_process_group()
 
 
 if __name__ == "__main__":
     main()
+
+
+def syncbn_study(rank: int, models: dict, X: torch.Tensor, y: torch.Tensor, batch_size: int,
+                 steps: int, lr: float, seed: int = 0) -> dict:
+    """A worker for the chapter on synchronized BatchNorm (run it under
+    :func:`dlnotes.distributed.launch`).
+
+    Returns ``{"allreduce": (forward sizes, backward sizes)}`` of one step of a SyncBN CNN without
+    DDP, ``{"torch_cpu": message}`` of ``torch.nn.SyncBatchNorm`` on CPU tensors, and for each
+    ``models[name]`` its ``state_dict`` after :func:`data_parallel_sgd` with DDP.
+    """
+    import copy
+
+    calls, all_reduce = [], dist.all_reduce
+
+    def counting(tensor, *args, **kwargs):
+        calls.append(tensor.numel())
+        return all_reduce(tensor, *args, **kwargs)
+
+    probe = digits_cnn("sync", width=4, dtype=X.dtype)
+    dist.all_reduce = counting
+    try:
+        out = probe(X[rank * batch_size:(rank + 1) * batch_size])
+        n_forward = len(calls)
+        F.cross_entropy(out, y[rank * batch_size:(rank + 1) * batch_size]).backward()
+    finally:
+        dist.all_reduce = all_reduce
+    result = {"allreduce": (calls[:n_forward], calls[n_forward:])}
+    try:
+        nn.SyncBatchNorm(3)(torch.randn(4, 3, 2, 2))
+        result["torch_cpu"] = "no error"
+    except ValueError as exc:
+        result["torch_cpu"] = f"{type(exc).__name__}: {exc}"
+    for name, model in models.items():
+        result[name] = data_parallel_sgd(rank, copy.deepcopy(model), X, y, batch_size, steps, lr,
+                                         sync="ddp", seed=seed)
+    return result

@@ -447,6 +447,9 @@ def main(argv: list[str] | None = None) -> None:
     w.add_argument("--heartbeat-interval", type=int, default=None)
     w.add_argument("--grace-period", type=int, default=None)
     a = p.parse_args(argv)
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     if a.command == "create":
         create_study(a.storage, a.study, a.n_trials, direction=a.direction, load_if_exists=True)
         print(f"study {a.study!r}: {a.n_trials} trials queued")
