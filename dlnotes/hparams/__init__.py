@@ -7,3 +7,4 @@ from .space import Categorical, Dimension, Float, Int, SearchSpace
 __all__ = ["Categorical", "Dimension", "Float", "GaussianProcessRegressor", "Int", "RBF", "SEARCHES",
            "SearchSpace", "bayes_search", "best_trial", "expected_improvement", "genetic_search",
            "grid_search", "optuna_search", "propose_ei", "random_search", "trials_to_reach"]
+from .parallel import run_workers  # noqa: E402,F401  (many processes, one study: dlnotes.hparams.run_workers)
