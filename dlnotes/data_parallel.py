@@ -226,8 +226,8 @@ def main() -> None:
     X, y = load_digits_tensors(torch.float64)
     state = data_parallel_sgd(rank, model, X, y, batch_size=8, steps=20, lr=0.5, sync="ddp", seed=3)
     checksum = sum(v.double().sum().item() for v in state.values())
-    print(f"rank {rank} of world size {world} (local rank {local_rank}): checksum {checksum:.6f}",
-          flush=True)
+    line = f"rank {rank} of world size {world} (local rank {local_rank}): checksum {checksum:.6f}\n"
+    os.write(1, line.encode())   # one write: the processes share stdout and must not interleave
     dist.destroy_process_group()
 
 

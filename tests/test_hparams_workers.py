@@ -109,7 +109,8 @@ def _start(url, name, n, **kw):
 
 
 def _running_pids(study):
-    return {t.user_attrs.get("worker_pid") for t in study.get_trials(states=(TrialState.RUNNING,))}
+    """Workers in the middle of a trial: it is RUNNING and has its parameters."""
+    return {t.user_attrs.get("worker_pid") for t in study.get_trials(states=(TrialState.RUNNING,)) if t.params}
 
 
 def _wait(condition, timeout=90.0):
