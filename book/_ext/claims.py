@@ -168,9 +168,16 @@ def render(root: Path = ROOT) -> str:
     ]
     for ch in chs:
         for row in ch.rows:
-            out.append(f"| {{doc}}`{_short(ch.doc)} </{ch.doc}>` | {row[0]} | {row[1]} | {row[2]} | {row[3]} |")
+            cells = [_relink(cell, ch.doc) for cell in row]
+            out.append(f"| {{doc}}`{_short(ch.doc)} </{ch.doc}>` | {cells[0]} | {cells[1]} | {cells[2]} | {cells[3]} |")
     out.append("")
     return "\n".join(out)
+
+
+def _relink(cell: str, doc: str) -> str:
+    """A link relative to the chapter (``](03_gan_tricks.ipynb)``) made relative to book/, where the claims page lives."""
+    folder = doc.rsplit("/", 1)[0]
+    return re.sub(r"\]\((?![a-z]+:|#|/)([^)]+\.(?:ipynb|md)[^)]*)\)", lambda m: f"](../{folder}/{m.group(1)})", cell)
 
 
 def _short(doc: str) -> str:
