@@ -20,6 +20,7 @@ computes with torch on the scores' device. Labels for the ranking metrics are 0/
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -114,7 +115,7 @@ def precision_recall_f1(y_true, y_pred, *, average: str | None = "binary", zero_
     """
     if average not in _AVERAGES:
         raise ValueError(f"average must be one of {_AVERAGES}, got {average!r}")
-    if isinstance(zero_division, bool) or not isinstance(zero_division, (int, float)) or not (
+    if isinstance(zero_division, (bool, np.bool_)) or not isinstance(zero_division, numbers.Real) or not (
         zero_division in (0, 1) or math.isnan(zero_division)
     ):
         raise ValueError(f"zero_division must be 0.0, 1.0 or nan, got {zero_division!r}")

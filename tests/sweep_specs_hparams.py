@@ -42,8 +42,6 @@ SPECS["hparams.search.best_trial"] = Spec(lambda trials: float(search.best_trial
 SPECS["hparams.search.best_trial(all failed)"] = Spec(
     lambda trials: search.best_trial(trials), dict(trials=TRIALS.assign(state="FAIL")),
     reference=lambda trials: (_ for _ in ()).throw(ValueError("trials")))
-XFAIL[("hparams.search.best_trial(all failed)", "base", "base")] = \
-    "hparams: best_trial with every trial failed raises a pandas error (fixed on another branch)"
 SPECS["hparams.search.bayes_search(values above 1e154)"] = Spec(
     lambda: len(search.bayes_search(lambda p: 1e160 * (1 + p["x"] ** 2), {"x": space.Float(-1.0, 1.0)}, 7, n_initial=3)),
     {}, reference=lambda: 7)

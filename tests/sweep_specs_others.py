@@ -49,8 +49,6 @@ BIG = torch.tensor([2**53, 2**53 + 1, 2**53 + 2, 2**53 + 3], dtype=torch.int64)
 SPECS["metrics.roc_auc(int64 above 2**53)"] = Spec(
     metrics.roc_auc, dict(y_true=torch.tensor([0, 1, 0, 1]), y_score=BIG),
     reference=lambda y_true, y_score: skm.roc_auc_score(y_true.numpy(), y_score.numpy()))
-XFAIL[("metrics.roc_auc(int64 above 2**53)", "base", "base")] = \
-    "metrics: int64 scores above 2**53 are cast to float64 and tie (fixed on another branch)"
 SPECS["metrics.average_precision"] = Spec(
     metrics.average_precision, dict(y_true=YT, y_score=YS), tensors=("y_true", "y_score"), kinds=_SCORE_KINDS,
     rtol=1e-12, reference=lambda y_true, y_score: skm.average_precision_score(np64(y_true), np64(y_score)))
@@ -78,8 +76,6 @@ SPECS["metrics.group_auc"] = Spec(metrics.group_auc, dict(y_true=YT, y_score=YS,
 SPECS["metrics.group_auc(string ids)"] = Spec(
     metrics.group_auc, dict(y_true=YT, y_score=YS, groups=np.array(["a"] * 4 + ["b"] * 6)),
     reference=lambda y_true, y_score, groups: metrics.group_auc(y_true, y_score, GROUPS))
-XFAIL[("metrics.group_auc(string ids)", "base", "base")] = \
-    "metrics: group_auc rejects string user ids (fixed on another branch)"
 
 
 # ---------------------------------------------------------------- schedules
@@ -197,8 +193,6 @@ for name, tcls, ctor, base in (("BatchNorm", torch.nn.BatchNorm1d, (4,), XN), ("
         rtol=2e-2)
     XFAIL[(f"norm.{name}(fp16, std 1000)", "base", "base")] = \
         f"norm: {name} computes fp16 statistics in fp16, the variance overflows (fixed on another branch)"
-XFAIL[("metrics.precision_recall_f1", "zero_division", "number:np.float32")] = \
-    "metrics: zero_division refuses np.float32(0.0) (NumPy scalars, fixed on another branch)"
 XFAIL[("schedules.fit", "y", "nan")] = \
     "schedules: fit passes float labels to cross_entropy (a RuntimeError that does not name y)"
 XFAIL[("norm.BatchNorm", "x", "empty")] = "norm: an empty batch fills BatchNorm's running stats with NaN (fixed on another branch)"
