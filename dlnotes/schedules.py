@@ -51,6 +51,15 @@ def _real(name: str, value, low: float = 0.0, high: float = math.inf, open_low: 
     return value
 
 
+def _power(name: str, lr: float, gamma: float, k: int) -> float:
+    """``lr * gamma**k``, with a clear error where ``gamma > 1`` overflows a float."""
+    try:
+        return lr * gamma**k
+    except OverflowError:
+        raise ValueError(f"{name}: lr * gamma**{k} overflows a float (gamma={gamma} > 1); "
+                         "the rate would be infinite at this step") from None
+
+
 def step_lr(step: int, lr: float, step_size: int, gamma: float = 0.1) -> float:
     r"""Fixed-interval step decay (固定间隔衰减): multiply by ``gamma`` every ``step_size`` steps.
 
@@ -60,7 +69,7 @@ def step_lr(step: int, lr: float, step_size: int, gamma: float = 0.1) -> float:
     """
     t = _int("step", step, 0)
     s = _int("step_size", step_size, 1)
-    return _real("lr", lr) * _real("gamma", gamma, open_low=True) ** (t // s)
+    return _power("step_lr", _real("lr", lr), _real("gamma", gamma, open_low=True), t // s)
 
 
 def multistep_lr(step: int, lr: float, milestones: Sequence[int], gamma: float = 0.1) -> float:
@@ -78,7 +87,7 @@ def multistep_lr(step: int, lr: float, milestones: Sequence[int], gamma: float =
     ms = [_int(f"milestones[{i}]", m, 1) for i, m in enumerate(milestones)]
     if any(a >= b for a, b in zip(ms, ms[1:])):
         raise ValueError(f"milestones must be strictly increasing, got {list(milestones)}")
-    return _real("lr", lr) * _real("gamma", gamma, open_low=True) ** bisect_right(ms, t)
+    return _power("multistep_lr", _real("lr", lr), _real("gamma", gamma, open_low=True), bisect_right(ms, t))
 
 
 def exponential_lr(step: int, lr: float, gamma: float) -> float:
@@ -92,7 +101,7 @@ def exponential_lr(step: int, lr: float, gamma: float) -> float:
     Matches: ``torch.optim.lr_scheduler.ExponentialLR(opt, gamma)``.
     """
     t = _int("step", step, 0)
-    return _real("lr", lr) * _real("gamma", gamma, open_low=True) ** t
+    return _power("exponential_lr", _real("lr", lr), _real("gamma", gamma, open_low=True), t)
 
 
 def inverse_time_lr(step: int, lr: float, decay_rate: float, decay_steps: int = 1) -> float:
@@ -175,24 +184,44 @@ def warmup_cosine_lr(
     return cosine_annealing_lr(t - W, lr, T - W, eta_min)
 
 
-def cosine_warm_restarts_lr(step: int, lr: float, T_0: int, T_mult: int = 1, eta_min: float = 0.0) -> float:
+def cosine_warm_restarts_lr(step: float, lr: float, T_0: int, T_mult: int = 1, eta_min: float = 0.0) -> float:
     r"""Cosine annealing with warm restarts, SGDR (周期性重启).
 
-    Cycle :math:`i` lasts :math:`T_i = T_0 T_{\text{mult}}^i` steps; within it, with
-    :math:`T_{cur}` steps since the last restart,
+    Cycle :math:`i` lasts :math:`T_i = T_0 T_{\text{mult}}^i` steps and starts at
+    :math:`S_i = T_0 (T_{\text{mult}}^i - 1)/(T_{\text{mult}} - 1)` (:math:`i\,T_0` when
+    :math:`T_{\text{mult}} = 1`), so the cycle of step :math:`t` is
+    :math:`i = \lfloor \log_{T_{\text{mult}}}(1 + t (T_{\text{mult}} - 1)/T_0) \rfloor`; with
+    :math:`T_{cur} = t - S_i`,
 
     .. math:: \eta_t = \eta_{\min} + \tfrac12(\eta_0 - \eta_{\min})\bigl(1 + \cos(\pi T_{cur} / T_i)\bigr)
 
-    Matches: ``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0, T_mult, eta_min)``.
+    ``step`` may be fractional (epochs, updated every batch: ``epoch + i / iters_per_epoch``), as
+    in the paper. The cycle index is computed in closed form (then corrected in exact integer
+    arithmetic at the boundaries), so any step costs the same.
+
+    Matches: ``torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0, T_mult, eta_min)``,
+    including ``scheduler.step(epoch)`` with a fractional ``epoch``.
     """
-    t = _int("step", step, 0)
-    T_i = _int("T_0", T_0, 1)
+    if isinstance(step, Integral):
+        t = _int("step", step, 0)
+    else:
+        t = _real("step", step)
+    T_0 = _int("T_0", T_0, 1)
     T_mult = _int("T_mult", T_mult, 1)
     lr, eta_min = _real("lr", lr), _real("eta_min", eta_min)
-    T_cur = t
-    while T_cur >= T_i:  # integer arithmetic: no log() rounding at the cycle boundaries
-        T_cur -= T_i
-        T_i *= T_mult
+    if T_mult == 1:
+        i = int(t // T_0)
+        T_cur, T_i = t - i * T_0, T_0
+    else:
+        def start(k: int) -> int:
+            return T_0 * (T_mult**k - 1) // (T_mult - 1)
+
+        i = max(int(math.log(1 + t * (T_mult - 1) / T_0, T_mult)), 0)
+        while i > 0 and start(i) > t:  # log() may land one cycle off at a boundary
+            i -= 1
+        while start(i + 1) <= t:
+            i += 1
+        T_cur, T_i = t - start(i), T_0 * T_mult**i
     return eta_min + (lr - eta_min) * (1 + math.cos(math.pi * T_cur / T_i)) / 2
 
 
@@ -250,27 +279,72 @@ def one_cycle_lr(
     return a + (b - a) * pct
 
 
-def as_scheduler(optimizer: torch.optim.Optimizer, schedule: Schedule) -> LambdaLR:
-    r"""Drive a real optimizer with ``schedule``: after ``k`` calls to ``.step()``, every group's
-    learning rate is ``schedule(k)``.
+def cyclic_lr(step: int, base_lr: float, max_lr: float, step_size_up: int = 2000,
+              step_size_down: int | None = None, mode: str = "triangular") -> float:
+    r"""Cyclical learning rate (周期性学习率, Smith 2017): up linearly from ``base_lr`` to ``max_lr``
+    in ``step_size_up`` steps, down in ``step_size_down`` (default: the same), repeat.
 
-    .. math:: \eta^{\text{group}}_k = \eta^{\text{group}}_0 \cdot \frac{\text{schedule}(k)}{\eta_0}
+    With cycle length :math:`C = s_{up} + s_{down}`, :math:`c = \lfloor 1 + t/C\rfloor`,
+    :math:`x = 1 + t/C - c` and :math:`r = s_{up}/C`,
 
-    where :math:`\eta_0` is the optimizer's (shared) initial learning rate.
+    .. math:: \eta_t = \eta_{base} + (\eta_{max} - \eta_{base})\,
+              \bigl(x/r \text{ if } x \le r \text{ else } (x-1)/(r-1)\bigr)\,\gamma_c,
 
-    Matches: ``LambdaLR(optimizer, lambda k: schedule(k) / lr0)``, which is what it returns.
+    :math:`\gamma_c = 1` (``"triangular"``) or :math:`2^{1-c}` (``"triangular2"``, halving each cycle).
+
+    Matches: ``torch.optim.lr_scheduler.CyclicLR(opt, base_lr, max_lr, step_size_up,
+    step_size_down, mode, cycle_momentum=False)``.
+    """
+    t = _int("step", step, 0)
+    lo, hi = _real("base_lr", base_lr), _real("max_lr", max_lr)
+    up = _int("step_size_up", step_size_up, 1)
+    down = up if step_size_down is None else _int("step_size_down", step_size_down, 1)
+    if mode not in ("triangular", "triangular2"):
+        raise ValueError(f"mode must be 'triangular' or 'triangular2', got {mode!r}")
+    total = float(up + down)
+    ratio = up / total
+    cycle = math.floor(1 + t / total)
+    x = 1.0 + t / total - cycle
+    scale = x / ratio if x <= ratio else (x - 1) / (ratio - 1)
+    gamma = 1.0 if mode == "triangular" else 1 / (2.0 ** (cycle - 1))
+    return lo + (hi - lo) * scale * gamma
+
+
+def as_scheduler(optimizer: torch.optim.Optimizer, schedule: Schedule, base_lr: float | None = None) -> LambdaLR:
+    r"""Drive a real optimizer with ``schedule``: after ``k`` calls to ``.step()``, group ``j``'s
+    learning rate is its own initial rate scaled as ``schedule`` scales ``base_lr``:
+
+    .. math:: \eta^{(j)}_k = \eta^{(j)}_0 \cdot \frac{\text{schedule}(k)}{\eta_{\text{base}}}
+
+    ``base_lr`` is the rate ``schedule`` was written for (its ``lr`` argument); by default the
+    first group's initial rate. So a single group follows ``schedule(k)`` exactly, and groups
+    with different base rates (say a backbone at a tenth of the head's rate) keep their ratio.
+    Every value ``schedule(k)`` must be finite and non-negative; anything else raises
+    ``ValueError`` at the step that produced it (step 0 at once).
+
+    Matches: ``LambdaLR(optimizer, lambda k: schedule(k) / base_lr)``, which is what it returns;
+    for per-group rates, torch's own schedulers (e.g. ``CosineAnnealingLR``) on the same groups.
     """
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
     if not callable(schedule):
         raise TypeError(f"schedule must be callable as schedule(step) -> lr, got {type(schedule).__name__}")
-    lrs = [group.get("initial_lr", group["lr"]) for group in optimizer.param_groups]
-    if any(lr != lrs[0] for lr in lrs):
-        raise ValueError(f"all param groups must share one learning rate, got {lrs}")
-    lr0 = float(lrs[0])
-    if not lr0 > 0:
-        raise ValueError(f"the optimizer's learning rate must be positive, got {lr0}")
-    return LambdaLR(optimizer, lambda k: schedule(k) / lr0)
+    if base_lr is None:
+        base_lr = optimizer.param_groups[0].get("initial_lr", optimizer.param_groups[0]["lr"])
+        name = "the optimizer's (first group's) learning rate"
+    else:
+        name = "base_lr"
+    if isinstance(base_lr, bool) or not isinstance(base_lr, Real) or not math.isfinite(base_lr) or not base_lr > 0:
+        raise ValueError(f"{name} must be positive and finite, got {base_lr}")
+    lr0 = float(base_lr)
+
+    def factor(k: int) -> float:
+        rate = schedule(k)
+        if isinstance(rate, bool) or not isinstance(rate, Real) or not math.isfinite(rate) or rate < 0:
+            raise ValueError(f"schedule({k}) must be a finite, non-negative learning rate, got {rate!r}")
+        return float(rate) / lr0
+
+    return LambdaLR(optimizer, factor)
 
 
 def torch_lrs(make_scheduler: Callable, num_steps: int, lr: float = 1.0) -> list[float]:
@@ -289,106 +363,3 @@ def torch_lrs(make_scheduler: Callable, num_steps: int, lr: float = 1.0) -> list
         optimizer.step()
         scheduler.step()
     return values
-
-
-def fit(
-    model: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
-    X: torch.Tensor,
-    y: torch.Tensor,
-    steps: int,
-    schedule: Schedule | None = None,
-    batch_size: int = 64,
-    X_test: torch.Tensor | None = None,
-    y_test: torch.Tensor | None = None,
-    seed: int = 0,
-    progress: bool = False,
-) -> dict:
-    r"""Train a classifier for ``steps`` minibatch updates under ``schedule`` (``None``: constant).
-
-    Minibatches are drawn from a fresh random permutation each epoch (seeded by ``seed``).
-    Training stops early if the loss becomes non-finite.
-
-    Returns a dict with per-step lists ``lr``, ``loss`` (minibatch cross-entropy) and
-    ``update_rms`` (root-mean-square parameter change of that step), and the final
-    ``train_loss``, ``train_acc``, ``test_acc`` (``nan`` without test data) and ``diverged``.
-    """
-    from .progress import tqdm
-
-    if not isinstance(model, torch.nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise TypeError(f"X and y must be torch.Tensors, got {type(X).__name__} and {type(y).__name__}")
-    if X.shape[0] != y.shape[0] or X.shape[0] == 0:
-        raise ValueError(f"X and y must hold the same, non-zero number of rows, got {X.shape[0]} and {y.shape[0]}")
-    n_steps = _int("steps", steps, 1)
-    b = _int("batch_size", batch_size, 1)
-    scheduler = as_scheduler(optimizer, schedule) if schedule is not None else None
-    params = [p for group in optimizer.param_groups for p in group["params"]]
-    generator = torch.Generator().manual_seed(_int("seed", seed, 0))
-    loss_fn = torch.nn.CrossEntropyLoss()
-    history = {"lr": [], "loss": [], "update_rms": [], "diverged": False}
-    order, pos = torch.randperm(len(X), generator=generator), 0
-    model.train()
-    for _ in tqdm(range(n_steps), disable=not progress):
-        if pos + b > len(X):
-            order, pos = torch.randperm(len(X), generator=generator), 0
-        idx = order[pos : pos + b].to(X.device)
-        pos += b
-        before = [p.detach().clone() for p in params]
-        loss = loss_fn(model(X[idx]), y[idx])
-        if not torch.isfinite(loss):
-            history["diverged"] = True
-            break
-        optimizer.zero_grad()
-        loss.backward()
-        history["lr"].append(float(optimizer.param_groups[0]["lr"]))
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
-        history["loss"].append(loss.item())
-        sq = sum(((p.detach() - p0) ** 2).sum() for p, p0 in zip(params, before))
-        history["update_rms"].append(math.sqrt(float(sq) / sum(p.numel() for p in params)))
-    model.eval()
-    with torch.no_grad():
-        logits = model(X)
-        history["train_loss"] = loss_fn(logits, y).item()
-        history["diverged"] = history["diverged"] or not math.isfinite(history["train_loss"])
-        history["train_acc"] = (logits.argmax(1) == y).float().mean().item()
-        history["test_acc"] = math.nan
-        if X_test is not None and y_test is not None:
-            history["test_acc"] = (model(X_test).argmax(1) == y_test).float().mean().item()
-    return history
-
-
-def descend(
-    grad: Callable[[torch.Tensor], torch.Tensor],
-    x0: torch.Tensor,
-    make_optimizer: Callable[[list], torch.optim.Optimizer],
-    steps: int,
-    schedule: Schedule | None = None,
-    noise_std: float = 0.0,
-    seed: int = 0,
-) -> torch.Tensor:
-    r"""Run a torch optimizer on many independent copies of a toy problem at once.
-
-    Each entry of ``x0`` is one particle; the optimizer sees the gradient
-    :math:`\nabla f(x) + \sigma\,\xi`, :math:`\xi \sim \mathcal N(0, 1)` (``sigma = noise_std``)
-    and ``schedule`` sets its learning rate. SGD and Adam act coordinate-wise, so one tensor of
-    ``n`` entries is ``n`` separate runs. Returns the final positions.
-    """
-    if not isinstance(x0, torch.Tensor) or not x0.is_floating_point():
-        raise TypeError(f"x0 must be a floating-point torch.Tensor, got {type(x0).__name__}")
-    n_steps, sigma = _int("steps", steps, 1), _real("noise_std", noise_std)
-    x = torch.nn.Parameter(x0.detach().clone())
-    optimizer = make_optimizer([x])
-    scheduler = as_scheduler(optimizer, schedule) if schedule is not None else None
-    generator = torch.Generator(device=x.device).manual_seed(_int("seed", seed, 0))
-    for _ in range(n_steps):
-        with torch.no_grad():
-            noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
-            x.grad = grad(x) + sigma * noise
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
-    return x.detach()

@@ -140,3 +140,26 @@ def test_accuracy_of_a_diverged_model_is_nan(data):
     with torch.no_grad():
         model[0].weight.fill_(float("inf"))
     assert math.isnan(D.accuracy(model, data[2], data[3]))
+
+
+def test_training_helpers_place_their_work_on_the_requested_device(monkeypatch):
+    """train_mlp and fit_sgd move data and model to ``device``; checked on the CPU by recording placement."""
+    from dlnotes.hparams import digits as D
+
+    data = D.digits_split()
+    seen = []
+    original = D.mlp
+
+    def recording_mlp(*args, **kwargs):
+        model = original(*args, **kwargs)
+        model.register_forward_pre_hook(lambda m, inp: seen.append((next(m.parameters()).device, inp[0].device)))
+        return model
+
+    monkeypatch.setattr(D, "mlp", recording_mlp)
+    params = {"lr": 1e-2, "width": 16, "weight_decay": 0.0, "dropout": 0.0}
+    acc = D.train_mlp(params, data, epochs=1, batch_size=256, device="cpu")
+    fit = D.fit_sgd(data, batch_size=256, lr=0.1, epochs=1, device=torch.device("cpu"))
+    assert seen and all(p == x == torch.device("cpu") for p, x in seen)
+    assert 0 <= acc <= 1 and 0 <= fit["val_acc"] <= 1
+    with pytest.raises(RuntimeError):
+        D.train_mlp(params, data, epochs=1, device="not-a-device")

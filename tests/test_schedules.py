@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.optim import lr_scheduler as L
 
+from dlnotes import lr_experiments as E
 from dlnotes import schedules as S
 
 N_STEPS = 1000
@@ -282,12 +283,89 @@ def test_as_scheduler_rejects_bad_arguments():
         S.as_scheduler([], lambda t: 0.1)
     with pytest.raises(TypeError, match="schedule must be callable"):
         S.as_scheduler(_sgd(), 0.1)
-    opt = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)], "lr": 0.2},
-                           {"params": [torch.zeros(1, requires_grad=True)]}], lr=0.1)
-    with pytest.raises(ValueError, match=r"share one learning rate, got \[0.2, 0.1\]"):
-        S.as_scheduler(opt, lambda t: 0.1)
-    with pytest.raises(ValueError, match="learning rate must be positive, got 0.0"):
+    with pytest.raises(ValueError, match="learning rate must be positive and finite, got 0.0"):
         S.as_scheduler(_sgd(lr=0.0), lambda t: 0.1)
+    with pytest.raises(ValueError, match="base_lr must be positive and finite, got nan"):
+        S.as_scheduler(_sgd(), lambda t: 0.1, base_lr=math.nan)
+
+
+@pytest.mark.parametrize("bad", [math.nan, -0.1, math.inf, "0.1"])
+def test_as_scheduler_rejects_a_schedule_returning_nan_or_a_negative_rate(bad):
+    with pytest.raises(ValueError, match=r"schedule\(0\) must be a finite, non-negative learning rate"):
+        S.as_scheduler(_sgd(), lambda t: bad)
+    opt = _sgd()
+    sched = S.as_scheduler(opt, lambda t: 0.1 if t < 3 else bad)  # fails at the step that produced it
+    for _ in range(2):
+        opt.step()
+        sched.step()
+    opt.step()
+    with pytest.raises(ValueError, match=r"schedule\(3\) must be"):
+        sched.step()
+
+
+def test_as_scheduler_keeps_the_ratio_of_param_groups_with_different_base_rates():
+    def two_groups():
+        return torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)], "lr": 0.2},
+                                {"params": [torch.zeros(1, requires_grad=True)], "lr": 0.01}], lr=0.1)
+
+    ours, ref = two_groups(), two_groups()
+    ours_s = S.as_scheduler(ours, functools.partial(S.cosine_annealing_lr, lr=0.2, T_max=50, eta_min=0.0))
+    ref_s = L.CosineAnnealingLR(ref, T_max=50)
+    for _ in range(60):
+        for a, b in zip(ours.param_groups, ref.param_groups):
+            assert a["lr"] == pytest.approx(b["lr"], rel=1e-12, abs=1e-15)
+        ours.step(), ref.step(), ours_s.step(), ref_s.step()
+    assert ours.param_groups[1]["lr"] != ours.param_groups[0]["lr"]
+    # base_lr names the rate the schedule was written for, whatever the groups hold
+    opt = two_groups()
+    S.as_scheduler(opt, lambda t: 0.05, base_lr=0.1)
+    assert [g["lr"] for g in opt.param_groups] == pytest.approx([0.1, 0.005])
+
+
+def test_restarts_closed_form_is_fast_and_exact_at_huge_steps():
+    # cycle starts of T_0=1, T_mult=2 are 2^i - 1: the rate there is exactly lr
+    for i in (10, 40, 200):
+        assert S.cosine_warm_restarts_lr(2**i - 1, 1.0, T_0=1, T_mult=2) == 1.0
+        assert S.cosine_warm_restarts_lr(2**i - 2, 1.0, T_0=1, T_mult=2) < 1e-4  # last step of the cycle
+    assert S.cosine_warm_restarts_lr(10**12, 0.1, T_0=7) == S.cosine_warm_restarts_lr(10**12 % 7, 0.1, T_0=7)
+    # a torch scheduler driven through as_scheduler over 20,000 steps stays linear in time
+    opt = _sgd()
+    sched = S.as_scheduler(opt, functools.partial(S.cosine_warm_restarts_lr, lr=0.1, T_0=10, T_mult=3))
+    for _ in range(20_000):
+        opt.step()
+        sched.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(S.cosine_warm_restarts_lr(20_000, 0.1, 10, 3), rel=1e-12)
+
+
+@pytest.mark.parametrize("T_0,T_mult", [(10, 1), (3, 2), (5, 3)])
+def test_restarts_accept_fractional_epochs_like_torch(T_0, T_mult):
+    import warnings
+
+    opt = _sgd()
+    ref = L.CosineAnnealingWarmRestarts(opt, T_0=T_0, T_mult=T_mult, eta_min=0.001)
+    iters = 7  # batches per epoch: the rate is updated every batch, at epoch + i / iters
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch deprecates step(epoch) but still implements it
+        for epoch in range(60):
+            for i in range(iters):
+                e = epoch + i / iters
+                ref.step(e)
+                ours = S.cosine_warm_restarts_lr(e, 0.1, T_0, T_mult, eta_min=0.001)
+                assert ours == pytest.approx(opt.param_groups[0]["lr"], rel=1e-11)
+    with pytest.raises(ValueError, match="step must be finite"):
+        S.cosine_warm_restarts_lr(-0.5, 0.1, T_0=3)
+
+
+@pytest.mark.parametrize("fn,kwargs", [
+    (S.step_lr, dict(step=10**6, lr=0.1, step_size=1, gamma=1.5)),
+    (S.exponential_lr, dict(step=10**6, lr=0.1, gamma=1.01)),
+    (S.multistep_lr, dict(step=10**6, lr=0.1, milestones=list(range(1, 5000)), gamma=2.0)),
+])
+def test_a_growing_gamma_that_overflows_raises_a_clear_error(fn, kwargs):
+    with pytest.raises(ValueError, match=r"overflows a float \(gamma="):
+        fn(**kwargs)
+    small = dict(kwargs, step=3)
+    assert fn(**small) > kwargs["lr"]  # gamma > 1 itself is allowed: the rate grows
 
 
 def test_torch_lrs_rejects_bad_arguments():
@@ -316,7 +394,7 @@ def test_fit_applies_the_schedule_and_learns():
     X, y = _blobs()
     schedule = functools.partial(S.cosine_annealing_lr, lr=0.2, T_max=60)
     model = _model()
-    h = S.fit(model, torch.optim.SGD(model.parameters(), lr=0.2), X, y, 60, schedule, batch_size=16, X_test=X, y_test=y)
+    h = E.fit(model, torch.optim.SGD(model.parameters(), lr=0.2), X, y, 60, schedule, batch_size=16, X_test=X, y_test=y)
     assert h["lr"] == pytest.approx([schedule(k) for k in range(60)], rel=1e-12)
     assert len(h["loss"]) == len(h["update_rms"]) == 60 and not h["diverged"]
     assert h["train_acc"] > 0.9 and h["test_acc"] == h["train_acc"]
@@ -328,7 +406,7 @@ def test_fit_is_reproducible_and_adam_first_update_is_lr_sized():
     runs = []
     for _ in range(2):
         model = _model(1)
-        runs.append(S.fit(model, torch.optim.Adam(model.parameters(), lr=0.01), X, y, 20, batch_size=8, seed=3))
+        runs.append(E.fit(model, torch.optim.Adam(model.parameters(), lr=0.01), X, y, 20, batch_size=8, seed=3))
     assert runs[0]["loss"] == runs[1]["loss"]
     # Adam's first step is lr * g / (|g| + eps): lr in every coordinate whose gradient is not zero
     # (dead ReLU units give exact zeros), so the RMS lies in (0.5 lr, lr].
@@ -339,7 +417,7 @@ def test_fit_is_reproducible_and_adam_first_update_is_lr_sized():
 def test_fit_reports_divergence():
     X, y = _blobs()
     model = _model()
-    h = S.fit(model, torch.optim.SGD(model.parameters(), lr=1e6), X * 1e3, y, 50, batch_size=16)
+    h = E.fit(model, torch.optim.SGD(model.parameters(), lr=1e6), X * 1e3, y, 50, batch_size=16)
     assert h["diverged"] and len(h["loss"]) < 50
 
 
@@ -348,15 +426,15 @@ def test_fit_rejects_bad_arguments():
     model = _model()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
-        S.fit("mlp", opt, X, y, 5)
+        E.fit("mlp", opt, X, y, 5)
     with pytest.raises(TypeError, match="X and y must be torch.Tensors, got ndarray"):
-        S.fit(model, opt, X.numpy(), y, 5)
+        E.fit(model, opt, X.numpy(), y, 5)
     with pytest.raises(ValueError, match="same, non-zero number of rows, got 96 and 95"):
-        S.fit(model, opt, X, y[:-1], 5)
+        E.fit(model, opt, X, y[:-1], 5)
     with pytest.raises(ValueError, match="steps must be an int >= 1, got 0"):
-        S.fit(model, opt, X, y, 0)
+        E.fit(model, opt, X, y, 0)
     with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0"):
-        S.fit(model, opt, X, y, 5, batch_size=0)
+        E.fit(model, opt, X, y, 5, batch_size=0)
 
 
 # --- descend -----------------------------------------------------------------------------------
@@ -365,11 +443,11 @@ def test_fit_rejects_bad_arguments():
 def test_descend_matches_the_closed_form_of_gd_on_a_quadratic():
     a, lr, steps = torch.tensor([0.5, 1.0, 3.0], dtype=torch.float64), 0.1, 40
     x0 = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
-    x = S.descend(lambda x: a * x, x0, lambda p: torch.optim.SGD(p, lr=lr), steps)
+    x = E.descend(lambda x: a * x, x0, lambda p: torch.optim.SGD(p, lr=lr), steps)
     torch.testing.assert_close(x, x0 * (1 - lr * a) ** steps, rtol=1e-12, atol=0)
     # with a schedule: x_T = x0 * prod_k (1 - eta_k a)
     schedule = functools.partial(S.step_lr, lr=lr, step_size=10, gamma=0.5)
-    x = S.descend(lambda x: a * x, x0, lambda p: torch.optim.SGD(p, lr=lr), steps, schedule)
+    x = E.descend(lambda x: a * x, x0, lambda p: torch.optim.SGD(p, lr=lr), steps, schedule)
     expected = x0 * math.prod(1 - schedule(k) * a for k in range(steps))
     torch.testing.assert_close(x, expected, rtol=1e-12, atol=0)
 
@@ -378,16 +456,74 @@ def test_descend_noise_is_seeded_and_gives_the_sgd_noise_floor():
     # x_{t+1} = (1 - eta) x_t - eta sigma xi: stationary variance eta sigma^2 / (2 - eta).
     x0 = torch.zeros(20_000, dtype=torch.float64)
     sgd = lambda p: torch.optim.SGD(p, lr=0.1)  # noqa: E731
-    x = S.descend(lambda x: x, x0, sgd, 200, noise_std=1.0, seed=5)
-    assert torch.equal(x, S.descend(lambda x: x, x0, sgd, 200, noise_std=1.0, seed=5))
+    x = E.descend(lambda x: x, x0, sgd, 200, noise_std=1.0, seed=5)
+    assert torch.equal(x, E.descend(lambda x: x, x0, sgd, 200, noise_std=1.0, seed=5))
     assert x.var().item() == pytest.approx(0.1 / 1.9, rel=0.05)
 
 
 def test_descend_rejects_bad_arguments():
     sgd = lambda p: torch.optim.SGD(p, lr=0.1)  # noqa: E731
     with pytest.raises(TypeError, match="x0 must be a floating-point torch.Tensor, got list"):
-        S.descend(lambda x: x, [1.0], sgd, 5)
+        E.descend(lambda x: x, [1.0], sgd, 5)
     with pytest.raises(ValueError, match="noise_std must be finite and in"):
-        S.descend(lambda x: x, torch.zeros(2), sgd, 5, noise_std=-1.0)
+        E.descend(lambda x: x, torch.zeros(2), sgd, 5, noise_std=-1.0)
     with pytest.raises(ValueError, match="steps must be an int >= 1, got 0"):
-        S.descend(lambda x: x, torch.zeros(2), sgd, 0)
+        E.descend(lambda x: x, torch.zeros(2), sgd, 0)
+
+
+# --- the learning-rate range test ------------------------------------------------------------
+
+def _digits_like(n=512, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, 8, generator=g)
+    return X, (X[:, :4].sum(1) > 0).long() + 2 * (X[:, 4:].sum(1) > 0).long()
+
+
+def test_lr_range_test_sweeps_geometrically_and_stops_when_the_loss_blows_up():
+    X, y = _digits_like()
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 32), torch.nn.ReLU(), torch.nn.Linear(32, 4))
+    out = E.lr_range_test(model, lambda p, lr: torch.optim.SGD(p, lr=lr), X, y, 1e-4, 1e3, steps=120)
+    lrs = torch.tensor(out["lr"], dtype=torch.float64)
+    ratios = lrs[1:] / lrs[:-1]
+    assert out["lr"][0] == pytest.approx(1e-4) and torch.allclose(ratios, ratios[0].expand_as(ratios))
+    assert ratios[0].item() == pytest.approx((1e3 / 1e-4) ** (1 / 119), rel=1e-9)
+    assert len(out["lr"]) < 120  # at lr ~ 1e3 plain SGD diverges and the test stops
+    assert min(out["smoothed"]) < 0.8 * out["smoothed"][0]
+    assert 1e-4 < out["lr_steepest"] <= out["lr_min_loss"] < 1e3
+    # the smoothed loss is the bias-corrected EWA of the recorded losses
+    ewa, ref = 0.0, []
+    for k, loss in enumerate(out["loss"]):
+        ewa = 0.9 * ewa + 0.1 * loss
+        ref.append(ewa / (1 - 0.9 ** (k + 1)))
+    assert out["smoothed"] == pytest.approx(ref, rel=1e-12)
+
+
+def test_lr_range_test_rejects_bad_arguments():
+    X, y = _digits_like(16)
+    model = torch.nn.Linear(8, 4)
+    sgd = lambda p, lr: torch.optim.SGD(p, lr=lr)  # noqa: E731
+    with pytest.raises(ValueError, match="max_lr must be larger than min_lr=0.1, got 0.01"):
+        E.lr_range_test(model, sgd, X, y, min_lr=0.1, max_lr=0.01)
+    with pytest.raises(ValueError, match="min_lr must be finite"):
+        E.lr_range_test(model, sgd, X, y, min_lr=0.0)
+    with pytest.raises(ValueError, match="steps must be an int >= 2"):
+        E.lr_range_test(model, sgd, X, y, steps=1)
+    with pytest.raises(ValueError, match="beta must be below 1"):
+        E.lr_range_test(model, sgd, X, y, beta=1.0)
+    with pytest.raises(TypeError, match="make_optimizer must be callable"):
+        E.lr_range_test(model, 0.1, X, y)
+    with pytest.raises(ValueError, match="same, non-zero number of rows"):
+        E.lr_range_test(model, sgd, X, y[:3])
+
+
+@pytest.mark.parametrize("up,down,mode", [(5, None, "triangular"), (7, 3, "triangular2"), (1, 1, "triangular"),
+                                          (40, 60, "triangular2")])
+def test_cyclic_matches_torch_cycliclr(up, down, mode):
+    ref = S.torch_lrs(lambda o: L.CyclicLR(o, 0.01, 0.5, up, down, mode=mode, cycle_momentum=False), 600, lr=0.01)
+    ours = [S.cyclic_lr(t, 0.01, 0.5, up, down, mode) for t in range(600)]
+    assert ours == pytest.approx(ref, rel=1e-12, abs=1e-15)
+    with pytest.raises(ValueError, match="mode must be 'triangular' or 'triangular2', got 'exp'"):
+        S.cyclic_lr(0, 0.01, 0.5, mode="exp")
+    with pytest.raises(ValueError, match="step_size_up must be an int >= 1"):
+        S.cyclic_lr(0, 0.01, 0.5, step_size_up=0)

@@ -23,6 +23,12 @@ DIGITS_SPACE = SearchSpace(lr=Float(1e-4, 1.0, log=True), width=Int(4, 64, log=T
                            weight_decay=Float(1e-6, 1e-1, log=True), dropout=Float(0.0, 0.6))
 
 
+def _device(device) -> torch.device:
+    from ..runtime import device as default_device
+
+    return default_device() if device is None else torch.device(device)
+
+
 def digits_split(val_fraction: float = 0.25, seed: int = 0):
     """Standardized digits as float32 tensors ``(X_train, y_train, X_val, y_val)``, a stratified split."""
     from sklearn.datasets import load_digits
@@ -54,13 +60,15 @@ def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def train_mlp(params: dict, data, epochs: int = 8, batch_size: int = 64, seed: int = 0,
-              report: Callable[[int, float], bool] | None = None) -> float:
+              report: Callable[[int, float], bool] | None = None, device=None) -> float:
     r"""Train ``mlp(width, dropout)`` with ``Adam(lr, weight_decay)`` for ``epochs``; return validation accuracy.
 
     ``params`` holds ``lr``, ``width``, ``weight_decay`` and ``dropout``; ``data`` is
     :func:`digits_split`'s tuple. After each epoch ``report(epoch, val_acc)`` is called if given;
     when it returns ``True`` training stops early (a pruned trial) and the last accuracy is returned.
-    A run whose loss turns NaN returns NaN, so a search records it as failed.
+    A run whose loss turns NaN returns NaN, so a search records it as failed. Training runs on
+    ``device`` (``None``: :func:`dlnotes.device`); the minibatch order is drawn on the CPU, so it is
+    the same on every device.
     """
     missing = {"lr", "width", "weight_decay", "dropout"} - set(params)
     if missing:
@@ -69,16 +77,18 @@ def train_mlp(params: dict, data, epochs: int = 8, batch_size: int = 64, seed: i
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    X_tr, y_tr, X_val, y_val = data
+    device = _device(device)
+    X_tr, y_tr, X_val, y_val = (t.to(device) for t in data)
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    model = mlp(int(params["width"]), float(params["dropout"]))
+    model = mlp(int(params["width"]), float(params["dropout"])).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=float(params["lr"]), weight_decay=float(params["weight_decay"]))
     loss_fn = nn.CrossEntropyLoss()
     acc = float("nan")
     for epoch in range(epochs):
         model.train()
         for idx in torch.randperm(len(X_tr), generator=gen).split(batch_size):
+            idx = idx.to(device)
             loss = loss_fn(model(X_tr[idx]), y_tr[idx])
             if not torch.isfinite(loss):
                 return float("nan")
@@ -130,12 +140,13 @@ def iris_svc_objective(trial) -> float:
     return accuracy_score(y_test, model.predict(X_test))
 
 
-def fit_sgd(data, batch_size: int, lr: float, epochs: int, width: int = 32, seed: int = 0) -> dict:
+def fit_sgd(data, batch_size: int, lr: float, epochs: int, width: int = 32, seed: int = 0, device=None) -> dict:
     r"""Train ``mlp(width)`` with plain minibatch SGD, :math:`\theta \leftarrow \theta - \eta\,\nabla_\theta \tfrac1B \sum_{i\in\mathcal B} \ell_i`.
 
     Returns the final training loss, training accuracy and validation accuracy, so a chapter can
     tell underfitting (high training loss) from overfitting. Minibatches are a fresh
     permutation each epoch, the last one smaller when ``batch_size`` does not divide ``N``.
+    Training runs on ``device`` (``None``: :func:`dlnotes.device`).
 
     Matches: ``torch.optim.SGD(model.parameters(), lr)`` over ``DataLoader(..., batch_size, shuffle=True)``.
     """
@@ -145,14 +156,16 @@ def fit_sgd(data, batch_size: int, lr: float, epochs: int, width: int = 32, seed
         raise ValueError(f"lr must be positive, got {lr}")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    X_tr, y_tr, X_val, y_val = data
+    device = _device(device)
+    X_tr, y_tr, X_val, y_val = (t.to(device) for t in data)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    model, loss_fn = mlp(width), nn.CrossEntropyLoss()
+    model, loss_fn = mlp(width).to(device), nn.CrossEntropyLoss()
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     for _ in range(epochs):
         model.train()
         for idx in torch.randperm(len(X_tr), generator=gen).split(batch_size):
+            idx = idx.to(device)
             loss = loss_fn(model(X_tr[idx]), y_tr[idx])
             opt.zero_grad()
             loss.backward()

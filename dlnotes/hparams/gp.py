@@ -39,7 +39,7 @@ class RBF:
         ls = np.atleast_1d(np.asarray(length_scale, dtype=np.float64))
         if ls.ndim != 1 or not np.all(ls > 0) or not np.all(np.isfinite(ls)):
             raise ValueError(f"length_scale must be positive and finite, got {length_scale}")
-        if not (isinstance(variance, (int, float)) and variance > 0 and math.isfinite(variance)):
+        if not (isinstance(variance, (int, float, np.floating)) and variance > 0 and math.isfinite(variance)):
             raise ValueError(f"variance must be positive and finite, got {variance}")
         self.length_scale, self.variance = torch.as_tensor(ls), float(variance)
 
@@ -141,3 +141,73 @@ def expected_improvement(mean, std, best: float, xi: float = 0.0) -> torch.Tenso
     normal = torch.distributions.Normal(torch.zeros((), dtype=torch.float64), torch.ones((), dtype=torch.float64))
     ei = gap * normal.cdf(z) + safe * normal.log_prob(z).exp()
     return torch.where(std > 0, ei.clamp_min(0), gap.clamp_min(0))  # far below, the two terms cancel to -1e-17
+
+
+def fit_kernel(X, y, ard: bool = True, alpha: float = 1e-6, bounds: tuple[float, float] = (1e-3, 1e3),
+               n_restarts: int = 2, seed: int = 0, init: RBF | None = None, max_iter: int = 60) -> RBF:
+    r"""Type-II maximum likelihood: the RBF kernel whose length scales (one per feature if ``ard``,
+    automatic relevance determination) and variance maximize the log marginal likelihood of the
+    standardized targets,
+
+    .. math:: \hat\ell, \hat\sigma^2 = \arg\max\; -\tfrac12 y^\top K^{-1} y - \tfrac12\log\lvert K\rvert,
+              \qquad K = \sigma^2 k_\ell(X, X) + \alpha I,
+
+    by L-BFGS on :math:`\log\ell, \log\sigma^2` (autograd, at most ``max_iter`` iterations), from
+    :math:`\ell = 1` (or the kernel ``init``, a warm start) and ``n_restarts`` random starts, each
+    parameter clamped to ``bounds``. A long fitted :math:`\ell_j` says the
+    objective barely depends on feature :math:`j`.
+
+    Matches: ``sklearn.gaussian_process.GaussianProcessRegressor(ConstantKernel(1.0, bounds) *
+    RBF(np.ones(d), bounds), alpha=alpha, normalize_y=True).fit(X, y).kernel_`` (its log marginal
+    likelihood, to the tolerance of the two optimizers).
+    """
+    X = _as_matrix(X, "X")
+    y = torch.as_tensor(np.asarray(y, dtype=np.float64)).reshape(-1)
+    if y.shape[0] != X.shape[0] or not torch.isfinite(y).all():
+        raise ValueError(f"y must hold {X.shape[0]} finite values, got {y.shape[0]}")
+    lo, hi = (math.log(b) for b in bounds)
+    if not lo < hi:
+        raise ValueError(f"bounds must be (low, high) with 0 < low < high, got {bounds}")
+    std = y.std(unbiased=False)
+    y = (y - y.mean()) / (std if std > 0 else 1.0)
+    n, d = X.shape
+    k = d if ard else 1
+    eye = torch.eye(n, dtype=torch.float64)
+
+    def neg_lml(theta):
+        ls, var = theta[:k].exp(), theta[k].exp()
+        a = X / ls
+        sq = ((a * a).sum(1)[:, None] + (a * a).sum(1)[None, :] - 2 * a @ a.T).clamp_min(0)
+        L = torch.linalg.cholesky(var * torch.exp(-0.5 * sq) + alpha * eye)
+        return 0.5 * y @ torch.cholesky_solve(y[:, None], L)[:, 0] + torch.log(torch.diagonal(L)).sum()
+
+    rng = np.random.default_rng(seed)
+    first = np.zeros(k + 1)
+    if init is not None:
+        first = np.append(np.log(np.broadcast_to(init.length_scale.numpy(), (k,))), math.log(init.variance))
+    starts = [first] + [np.append(rng.uniform(-2, 1, k), 0.0) for _ in range(n_restarts)]
+    best, best_value = None, math.inf
+    for start in starts:
+        theta = torch.tensor(start, dtype=torch.float64, requires_grad=True)
+        opt = torch.optim.LBFGS([theta], max_iter=max_iter, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            with torch.no_grad():
+                theta.clamp_(lo, hi)
+            value = neg_lml(theta)
+            value.backward()
+            return value
+
+        try:
+            opt.step(closure)
+            with torch.no_grad():
+                theta.clamp_(lo, hi)
+                value = float(neg_lml(theta))
+        except (RuntimeError, torch.linalg.LinAlgError):  # a start whose kernel matrix is not positive definite
+            continue
+        if value < best_value:
+            best, best_value = theta.detach().clone(), value
+    if best is None:
+        raise ValueError("the kernel matrix was singular from every start; add noise with a larger alpha")
+    return RBF(best[:k].exp().numpy(), variance=float(best[k].exp()))

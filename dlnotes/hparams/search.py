@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .gp import RBF, GaussianProcessRegressor, expected_improvement
+from .gp import RBF, GaussianProcessRegressor, expected_improvement, fit_kernel
 from .space import Categorical, as_space
 
 __all__ = [
@@ -100,7 +100,10 @@ class _Recorder:
 
 def best_trial(trials: pd.DataFrame) -> pd.Series:
     """The best completed trial of a trials table (failed trials never win)."""
-    done = trials[trials["state"] == "COMPLETE"]
+    done = trials[trials["state"] == "COMPLETE"] if "state" in trials else trials.iloc[:0]
+    if done.empty:
+        raise ValueError(f"trials has no completed trial (of {len(trials)}); every one failed or none ran, "
+                         "so there is no best trial")
     idx = done["value"].idxmin() if trials.attrs.get("direction", "minimize") == "minimize" else done["value"].idxmax()
     return done.loc[idx]
 
@@ -113,19 +116,26 @@ def trials_to_reach(trials: pd.DataFrame, target: float) -> float:
 
 
 def grid_search(objective: Objective, space, budget: int, seed: int = 0,
-                direction: str = "minimize", progress: bool = False) -> pd.DataFrame:
+                direction: str = "minimize", progress: bool = False, layout: str = "endpoints") -> pd.DataFrame:
     r"""Every combination of ``n`` values per dimension, :math:`\prod_j |G_j(n)| \le` ``budget``, ``n`` largest.
 
     ``G_j(n)`` is :meth:`Dimension.grid`: ``n`` evenly spaced unit values (log-spaced for a log
-    dimension), fewer for an integer or categorical dimension with fewer distinct values. The
-    order is deterministic, so ``seed`` changes nothing; it is accepted for the common signature.
+    dimension), fewer for an integer or categorical dimension with fewer distinct values.
+    ``layout="endpoints"`` puts the first and last values on the box's edges,
+    :math:`u_i = i/(n-1)`; ``layout="centred"`` uses the cell centres :math:`(i+\tfrac12)/n`, the
+    better choice for a small ``n`` (two values per dimension are then a quarter of the way in,
+    not the corners). The order is deterministic, so ``seed`` changes nothing; it is accepted for
+    the common signature.
 
     Matches: ``sklearn.model_selection.ParameterGrid`` over the same value lists.
     """
+    if layout not in ("endpoints", "centred"):
+        raise ValueError(f"layout must be 'endpoints' or 'centred', got {layout!r}")
+    centred = layout == "centred"
     rec = _Recorder(objective, space, budget, seed, direction, progress)
-    n, grids = 1, [dim.grid(1) for dim in rec.space.values()]
+    n, grids = 1, [dim.grid(1, centred) for dim in rec.space.values()]
     while n < budget:
-        bigger = [dim.grid(n + 1) for dim in rec.space.values()]
+        bigger = [dim.grid(n + 1, centred) for dim in rec.space.values()]
         if math.prod(map(len, bigger)) > budget:
             break
         if bigger == grids:  # every dimension is already exhausted
@@ -161,15 +171,32 @@ LENGTH_SCALES = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 
 def propose_ei(X: np.ndarray, loss: np.ndarray, rng: np.random.Generator, n_candidates: int = 1000,
-               xi: float = 0.01) -> np.ndarray:
+               xi: float = 0.01, kernel: str = "grid", init: RBF | None = None) -> np.ndarray:
     r"""The next point in :math:`[0,1]^d`: maximize expected improvement of a GP fitted to ``(X, loss)``.
 
-    The GP standardizes the losses, uses an RBF kernel whose length scale is the one in
-    ``LENGTH_SCALES`` with the largest log marginal likelihood, and is maximized over random
-    candidates plus small perturbations of the best point so far.
+    The GP standardizes the losses. Its RBF kernel is, by ``kernel``:
+
+    * ``"grid"``: one length scale, the one in ``LENGTH_SCALES`` with the largest log marginal likelihood;
+    * ``"isotropic"``: one length scale and a variance fitted by marginal likelihood (:func:`fit_kernel`);
+    * ``"ard"``: one length scale per dimension, fitted the same way (automatic relevance determination).
+
+    ``init`` warm-starts the fit (the previous trial's kernel). EI is maximized over random
+    candidates plus small perturbations of the best point so far. Returns the point; the fitted
+    kernel is left in ``propose_ei.last_kernel`` for the next warm start.
     """
-    fits = [GaussianProcessRegressor(RBF(ls), alpha=1e-6, normalize_y=True).fit(X, loss) for ls in LENGTH_SCALES]
-    gp = max(fits, key=lambda g: g.log_marginal_likelihood_value_)
+    if kernel not in ("grid", "isotropic", "ard"):
+        raise ValueError(f"kernel must be 'grid', 'isotropic' or 'ard', got {kernel!r}")
+    scale = float(np.max(np.abs(loss)))  # EI's argmax is unchanged by a positive rescaling of the losses,
+    if scale > 0:                         # and squares of values above ~1e154 would overflow in the GP
+        loss = loss / scale
+    if kernel == "grid":
+        fits = [GaussianProcessRegressor(RBF(ls), alpha=1e-6, normalize_y=True).fit(X, loss) for ls in LENGTH_SCALES]
+        gp = max(fits, key=lambda g: g.log_marginal_likelihood_value_)
+    else:
+        fitted = fit_kernel(X, loss, ard=kernel == "ard", n_restarts=0 if init is not None else 1,
+                            init=init, max_iter=20 if init is not None else 60)
+        gp = GaussianProcessRegressor(fitted, alpha=1e-6, normalize_y=True).fit(X, loss)
+    propose_ei.last_kernel = gp.kernel
     d = X.shape[1]
     best_x = X[np.argmin(loss)]
     local = np.clip(best_x + 0.05 * rng.standard_normal((n_candidates // 4, d)), 0, 1)
@@ -180,24 +207,31 @@ def propose_ei(X: np.ndarray, loss: np.ndarray, rng: np.random.Generator, n_cand
 
 
 def bayes_search(objective: Objective, space, budget: int, seed: int = 0, direction: str = "minimize",
-                 progress: bool = False, n_initial: int = 5) -> pd.DataFrame:
+                 progress: bool = False, n_initial: int = 5, kernel: str = "grid") -> pd.DataFrame:
     r"""Bayesian optimization: ``n_initial`` random trials, then :math:`x_{t+1} = \arg\max_x \mathrm{EI}_t(x)`.
 
     Failed trials are left out of the GP's data. Integer and categorical values are snapped
     after the continuous proposal, and the GP is fitted on the snapped values.
 
-    Matches: the loop of ``skopt.gp_minimize(..., acq_func="EI")``, with the kernel chosen from a
-    fixed list of length scales instead of a fitted one.
+    ``kernel`` is :func:`propose_ei`'s: ``"grid"`` (one length scale from a fixed list, the
+    default), ``"isotropic"`` or ``"ard"`` (fitted by marginal likelihood at every trial, warm-started
+    from the previous fit).
+
+    Matches: the loop of ``skopt.gp_minimize(..., acq_func="EI")``; with ``kernel="ard"`` its
+    default Matern-free analogue, an RBF with one fitted length scale per dimension.
     """
     if isinstance(n_initial, bool) or not isinstance(n_initial, int) or n_initial < 1:
         raise ValueError(f"n_initial must be a positive int, got {n_initial!r}")
+    if kernel not in ("grid", "isotropic", "ard"):
+        raise ValueError(f"kernel must be 'grid', 'isotropic' or 'ard', got {kernel!r}")
     rec = _Recorder(objective, space, budget, seed, direction, progress)
-    X, loss = [], []
+    X, loss, fitted = [], [], None
     while rec.left:
         if len(loss) < n_initial:
             params = rec.space.sample(rec.rng)
         else:
-            params = rec.space.from_unit(propose_ei(np.array(X), np.array(loss), rec.rng))
+            params = rec.space.from_unit(propose_ei(np.array(X), np.array(loss), rec.rng, kernel=kernel, init=fitted))
+            fitted = propose_ei.last_kernel if kernel != "grid" else None
         value = rec.evaluate(params)
         if math.isfinite(value):
             X.append(rec.space.to_unit(params))
@@ -277,8 +311,15 @@ def optuna_search(objective: Objective, space, budget: int, seed: int = 0, direc
     rec = _Recorder(objective, space, budget, seed, direction, progress)
     dists = rec.space.to_optuna()
 
+    def suggest(trial, name, dist):  # the public suggest_* API, one call per distribution type
+        if isinstance(dist, optuna.distributions.FloatDistribution):
+            return trial.suggest_float(name, dist.low, dist.high, log=dist.log)
+        if isinstance(dist, optuna.distributions.IntDistribution):
+            return trial.suggest_int(name, dist.low, dist.high, log=dist.log)
+        return trial.suggest_categorical(name, dist.choices)
+
     def wrapped(trial):
-        params = {name: trial._suggest(name, dist) for name, dist in dists.items()}
+        params = {name: suggest(trial, name, dist) for name, dist in dists.items()}
         loss = rec.evaluate(params)
         return rec.sign * loss if math.isfinite(loss) else math.nan
 

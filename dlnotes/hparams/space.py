@@ -32,9 +32,14 @@ class Dimension:
     def sample(self, rng: np.random.Generator) -> Any:
         return self.from_unit(rng.random())
 
-    def grid(self, n: int) -> list:
-        r"""``n`` evenly spaced values in unit space, :math:`u_i = i/(n-1)` (the middle if ``n = 1``)."""
-        units = [0.5] if n == 1 else [i / (n - 1) for i in range(n)]
+    def grid(self, n: int, centred: bool = False) -> list:
+        r"""``n`` evenly spaced values in unit space: :math:`u_i = i/(n-1)` (the middle if ``n = 1``),
+        or with ``centred`` the cell centres :math:`u_i = (i + \tfrac12)/n`, which keep a small grid
+        off the box's corners (log-spaced for a log dimension either way)."""
+        if centred:
+            units = [(i + 0.5) / n for i in range(n)]
+        else:
+            units = [0.5] if n == 1 else [i / (n - 1) for i in range(n)]
         values = []
         for u in units:  # an integer or categorical grid may repeat a value: keep it once
             v = self.from_unit(u)
@@ -135,7 +140,7 @@ class Categorical(Dimension):
         k = len(self.choices)
         return self.choices[min(int(min(max(u, 0.0), 1.0) * k), k - 1)]
 
-    def grid(self, n: int) -> list:
+    def grid(self, n: int, centred: bool = False) -> list:
         k = len(self.choices)
         if n >= k:
             return list(self.choices)
@@ -172,13 +177,17 @@ class SearchSpace(dict):
         return np.array([dim.to_unit(params[name]) for name, dim in self.items()])
 
     def from_unit(self, u) -> dict:
+        u = np.asarray(u, dtype=np.float64)
+        if u.shape != (len(self),):
+            raise ValueError(f"u must hold one unit value per dimension ({len(self)}: {list(self)}), "
+                             f"got shape {u.shape}")
         return {name: dim.from_unit(float(ui)) for (name, dim), ui in zip(self.items(), u)}
 
     def contains(self, params: dict) -> bool:
         return set(params) == set(self) and all(dim.contains(params[n]) for n, dim in self.items())
 
     def to_optuna(self) -> dict:
-        """The same space as Optuna distributions, for ``trial._suggest`` or ``GridSampler``."""
+        """The same space as Optuna distributions, for ``create_trial`` or ``GridSampler``."""
         from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
         out = {}
