@@ -26,7 +26,7 @@ from torch.optim.lr_scheduler import LambdaLR
 __all__ = [
     "step_lr", "multistep_lr", "exponential_lr", "inverse_time_lr", "cosine_annealing_lr",
     "linear_warmup_lr", "warmup_cosine_lr", "cosine_warm_restarts_lr", "one_cycle_lr",
-    "as_scheduler", "torch_lrs", "fit", "descend"
+    "as_scheduler", "torch_lrs",
 ]
 
 Schedule = Callable[[int], float]

@@ -45,8 +45,6 @@ SPECS["hparams.search.best_trial(all failed)"] = Spec(
 SPECS["hparams.search.bayes_search(values above 1e154)"] = Spec(
     lambda: len(search.bayes_search(lambda p: 1e160 * (1 + p["x"] ** 2), {"x": space.Float(-1.0, 1.0)}, 7, n_initial=3)),
     {}, reference=lambda: 7)
-XFAIL[("hparams.search.bayes_search(values above 1e154)", "base", "base")] = \
-    "hparams: bayes_search fails inside torch.distributions for objective values above ~1e154 (fixed on another branch)"
 SPECS["hparams.search.trials_to_reach"] = Spec(search.trials_to_reach, dict(trials=TRIALS, target=1e9), numbers=("target",),
                                                reference=lambda trials, target: 1.0, skip=(("target", "nan"),))
 UX = np.random.default_rng(0).random((6, 2))
@@ -64,8 +62,6 @@ SPECS["hparams.space.SearchSpace"] = Spec(lambda u: space.SearchSpace(SPACE).fro
 SPECS["hparams.space.SearchSpace(short vector)"] = Spec(lambda u: space.SearchSpace(SPACE).from_unit(u),
                                                         dict(u=np.array([0.5])),
                                                         reference=lambda u: (_ for _ in ()).throw(ValueError("u")))
-XFAIL[("hparams.space.SearchSpace(short vector)", "base", "base")] = \
-    "hparams: SearchSpace.from_unit with a short vector returns a partial dict (fixed on another branch)"
 SPECS["hparams.space.as_space"] = Spec(lambda s: list(space.as_space(s)), dict(s=SPACE), reference=lambda s: list(s))
 SPECS["hparams.gp.RBF"] = Spec(lambda A, length_scale=0.7: gp.RBF(length_scale, 2.0)(A, A), dict(A=torch.tensor(UX), length_scale=0.7),
                                tensors=("A",), numbers=("length_scale",), nonneg=("length_scale",), rtol=1e-12,
