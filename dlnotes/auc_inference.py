@@ -15,6 +15,10 @@ with :math:`S_{10}, S_{01}` their sample variances. For two models scored on the
 the same components give the covariance, and :math:`z = \Delta / \sqrt{\operatorname{Var}_1 +
 \operatorname{Var}_2 - 2\operatorname{Cov}}` tests :math:`\Delta = 0`. The components come from
 mid-ranks in :math:`O(N\log N)` (Sun & Xu, *IEEE Signal Processing Letters* 2014).
+
+Dtypes: labels are 0/1 of any dtype; scores of any float dtype are upcast to float64 (integer
+scores are ranked as integers), the mid-ranks and every variance are float64 (NumPy); half
+precision never enters the arithmetic.
 """
 from __future__ import annotations
 

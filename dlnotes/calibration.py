@@ -8,6 +8,9 @@ reliability curve and the expected calibration error (ECE, Guo et al., *On calib
 modern neural networks*, ICML 2017) isolate calibration. Negative sampling at rate :math:`r`
 inflates the probabilities; :func:`correct_negative_sampling` inverts it (He et al., *Practical
 lessons from predicting clicks on ads at Facebook*, 2014).
+
+Dtypes: labels are 0/1 of any dtype; probabilities of any float dtype (fp16 and bf16 included)
+and sample weights are upcast to float64 before the logarithms, so the results are float64.
 """
 from __future__ import annotations
 

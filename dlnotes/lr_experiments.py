@@ -8,6 +8,10 @@ r"""Training runs under a learning-rate schedule (chapter 6): the loops the expe
   blows up.
 
 The schedules themselves are pure functions in :mod:`dlnotes.schedules`.
+
+Dtypes: the model and the data keep their own dtype and device (the loop does not cast);
+``descend`` draws its gradient noise in ``x0``'s dtype; recorded losses, rates and update sizes
+are Python floats (float64).
 """
 from __future__ import annotations
 

@@ -16,6 +16,11 @@ are in :mod:`dlnotes.calibration`, confidence intervals for AUC in :mod:`dlnotes
 
 Every function accepts NumPy arrays, Python sequences or torch tensors (CPU or GPU) and
 computes with torch on the scores' device. Labels for the ranking metrics are 0/1 (or bool).
+
+Dtypes: labels are 0/1 of any dtype (bool, int, float); float scores of any precision are
+upcast to float64 (fp16/bf16 values exactly), integer scores are ranked as int64, exactly
+(float64 would merge values above 2**53). Results are float64: Python floats, float64 arrays,
+and int64 counts for an unweighted confusion matrix.
 """
 from __future__ import annotations
 

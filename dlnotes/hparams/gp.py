@@ -6,6 +6,9 @@ Gaussian with a mean (the guess) and a variance (how unsure the guess is). Expec
 (Jones, Schonlau & Welch, 1998) turns the two into one number: how much a new trial is expected
 to beat the best value so far. Written in torch, float64, so the tests can compare it with
 scikit-learn to 1e-6.
+
+Dtypes: inputs of any real dtype (tensors, NumPy arrays, lists) are converted to float64, and
+every kernel matrix, Cholesky factor and prediction is float64; there is no half precision.
 """
 from __future__ import annotations
 

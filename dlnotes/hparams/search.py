@@ -14,6 +14,9 @@ maps a dict of hyperparameters to a number; ``budget`` is how many times it may 
 Every search returns the same table: one row per trial with its parameters, its value, its
 state (``COMPLETE``, or ``FAIL`` when the objective returned NaN or inf, which then never
 counts as best) and the best-so-far curve.
+
+Dtypes: parameters and objective values are Python floats (float64), trials a pandas table;
+the Bayesian search's surrogate runs in float64.
 """
 from __future__ import annotations
 

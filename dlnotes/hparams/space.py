@@ -7,6 +7,9 @@ algorithm do their arithmetic. A log-uniform dimension is uniform in :math:`\log
 right prior for scales such as a learning rate (Bergstra & Bengio, 2012).
 
 The constructors mirror Optuna's distributions, so the two can be swapped.
+
+Dtypes: bounds and unit values are Python or NumPy reals, mapped in float64; ``Int`` returns
+Python ints.
 """
 from __future__ import annotations
 

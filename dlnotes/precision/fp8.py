@@ -11,6 +11,9 @@ the current-tensor version):
           \qquad \hat x = \operatorname{round}_{fmt}(s\,x) / s
 
 A power of two changes only the exponent, so scaling itself loses nothing.
+
+Dtypes: ``x`` is a floating-point tensor of any dtype; it is scaled and rounded from float32,
+and the dequantized result is float32. The scale is a Python float (a power of two).
 """
 from __future__ import annotations
 
