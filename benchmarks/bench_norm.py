@@ -2,7 +2,10 @@
 
     .venv/bin/python benchmarks/bench_norm.py
 
-Median of repeated steps on the CPU, and on CUDA when a GPU is available. Target: within 3x of torch.
+Median of repeated steps on the CPU (with torch's default thread count and with one thread),
+and on CUDA when a GPU is available. Target: within 2x of torch. The training-mode forward and
+the hand-derived backward are one autograd node (``dlnotes.batch_norm_function``); both
+layers are timed in the same run, since absolute times move with the machine and its load.
 """
 from __future__ import annotations
 
@@ -34,15 +37,23 @@ def median_step_time(layer: nn.Module, x: torch.Tensor, repeats: int) -> float:
     return sorted(times)[len(times) // 2]
 
 
+TARGET = 2.0
+
+
 def main() -> None:
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    for dev in devices:
+    runs = [("cpu", torch.get_num_threads()), ("cpu", 1)]
+    runs += [("cuda", torch.get_num_threads())] if torch.cuda.is_available() else []
+    default_threads = torch.get_num_threads()
+    for dev, threads in runs:
+        torch.set_num_threads(threads)
         x = torch.randn(64, 64, 32, 32, device=dev)
         repeats = 15 if dev == "cpu" else 100
         t_ref = median_step_time(nn.BatchNorm2d(64).to(dev), x, repeats)
         t_ours = median_step_time(norm.BatchNorm(64).to(dev), x, repeats)
-        print(f"{dev}: torch {t_ref * 1e3:.1f} ms, dlnotes {t_ours * 1e3:.1f} ms, "
-              f"ratio {t_ours / t_ref:.2f}x (threads={torch.get_num_threads()})")
+        ratio = t_ours / t_ref
+        print(f"{dev}: torch {t_ref * 1e3:.1f} ms, dlnotes {t_ours * 1e3:.1f} ms, ratio {ratio:.2f}x "
+              f"(threads={threads}) -> {'within' if ratio <= TARGET else 'ABOVE'} the {TARGET:g}x target")
+    torch.set_num_threads(default_threads)
 
 
 if __name__ == "__main__":

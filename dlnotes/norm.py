@@ -11,7 +11,13 @@ only the axes of an :math:`(N, C, *)` tensor that the mean and variance are take
 - :class:`GroupNorm` (Wu & He 2018): over a group of channels and the spatial axes, per sample.
 
 Every forward is the formula in its docstring with autograd doing the backward, except
-:func:`batch_norm_hand`, whose backward is derived by hand (:class:`BatchNormFunction`).
+training-mode :class:`BatchNorm` and :func:`batch_norm_hand`, whose backward is derived by hand
+(:class:`~dlnotes.batch_norm_function.BatchNormFunction`).
+
+Dtypes: float16, bfloat16, float32, float64. Half-precision input is normalised with
+statistics computed in float32 (as torch does: an fp16 variance overflows once a channel's
+standard deviation passes about 256) and the output has the input's dtype. An empty batch
+(N = 0) gives an empty output, as in torch.
 """
 from __future__ import annotations
 
@@ -20,6 +26,8 @@ from numbers import Real
 
 import torch
 from torch import nn
+
+from dlnotes.batch_norm_function import BatchNormFunction, _channel_view, compute_dtype
 
 __all__ = [
     "BatchNorm", "LayerNorm", "InstanceNorm", "GroupNorm", "BatchNormFunction", "batch_norm_hand",
@@ -75,11 +83,6 @@ def _check_channels(x: torch.Tensor, expected: int, name: str) -> None:
         )
 
 
-def _channel_view(p: torch.Tensor, dim: int) -> torch.Tensor:
-    """Shape a per-channel vector (C,) as (1, C, 1, ..., 1) to broadcast over (N, C, *)."""
-    return p.reshape(1, -1, *([1] * (dim - 2)))
-
-
 class BatchNorm(nn.Module):
     r"""Batch normalization of an (N, C) or (N, C, \*) input, one set of statistics per channel.
 
@@ -102,7 +105,10 @@ class BatchNorm(nn.Module):
     means and of the unbiased batch variances. In evaluation mode (with tracked statistics)
     :math:`\mu_B, \sigma_B^2` are replaced by ``running_mean``, ``running_var``. The code
     computes :math:`y = x\cdot s + (\beta - \mu_B s)` with :math:`s = \gamma/\sqrt{\sigma_B^2+\epsilon}`,
-    the same formula regrouped so that the big tensor is traversed once.
+    the same formula regrouped so that the big tensor is traversed once. In training mode the
+    forward and the hand-derived backward are one node, :class:`BatchNormFunction`. Half-precision
+    input is normalised with ``float32`` statistics, as torch does; an empty batch returns an
+    empty output and leaves the running estimates unchanged.
 
     Matches: ``nn.BatchNorm1d`` / ``nn.BatchNorm2d`` / ``nn.BatchNorm3d`` with the same arguments.
     Differences: the paper's running average is cumulative; torch's default ``momentum=0.1``
@@ -138,33 +144,35 @@ class BatchNorm(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_input(x, 2, "(N, C) or (N, C, *)")
         _check_channels(x, self.num_features, "num_features")
-        dims = [0, *range(2, x.dim())]                       # every axis except the channel
-        use_batch_stats = self.training or not self.track_running_stats
-        if use_batch_stats:
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked += 1
+        if x.numel() == 0:  # an empty batch: nothing to normalise, running estimates untouched
+            return x.clone() if not self.affine else (
+                x * _channel_view(self.weight, x.dim()) + _channel_view(self.bias, x.dim()))
+        if self.training or not self.track_running_stats:
             m = x.numel() // x.shape[1]
             if m == 1:
                 raise ValueError(
                     "Expected more than 1 value per channel when training, "
                     f"got input size {list(x.shape)}"
                 )
-            var_B, mu_B = torch.var_mean(x, dim=dims, unbiased=False)
+            # one autograd node with the hand-derived backward (dlnotes.batch_norm_function)
+            y, mu_B, var_B = BatchNormFunction.apply(x, self.weight, self.bias, self.eps)
             if self.training and self.track_running_stats:
                 self._update_running_stats(mu_B, var_B, m)
-        else:
-            mu_B, var_B = self.running_mean, self.running_var
-        inv_std = torch.rsqrt(var_B + self.eps)
-        # gamma * (x - mu_B) * inv_std + beta regrouped as shift + x * scale with per-channel
-        # scale and shift: the same numbers, one pass over the big (N, C, *) tensor instead of four
+            return y
+        inv_std = torch.rsqrt(self.running_var.to(compute_dtype(x)) + self.eps)
         scale = self.weight * inv_std if self.affine else inv_std
-        shift = (self.bias if self.affine else 0.0) - mu_B * scale
-        return torch.addcmul(_channel_view(shift, x.dim()), x, _channel_view(scale, x.dim()))
+        shift = (self.bias if self.affine else 0.0) - self.running_mean * scale
+        # gamma * (x - mean) * inv_std + beta as x * scale + shift, per channel
+        y = torch.addcmul(_channel_view(shift, x.dim()), x.to(scale.dtype), _channel_view(scale, x.dim()))
+        return y.to(x.dtype)
 
     @torch.no_grad()
     def _update_running_stats(self, mu_B: torch.Tensor, var_B: torch.Tensor, m: int) -> None:
-        self.num_batches_tracked += 1
         f = 1.0 / self.num_batches_tracked.item() if self.momentum is None else self.momentum
-        self.running_mean.mul_(1 - f).add_(f * mu_B)
-        self.running_var.mul_(1 - f).add_(f * var_B * m / (m - 1))
+        self.running_mean.mul_(1 - f).add_((f * mu_B).to(self.running_mean.dtype))
+        self.running_var.mul_(1 - f).add_((f * var_B * m / (m - 1)).to(self.running_var.dtype))
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
@@ -209,14 +217,14 @@ class LayerNorm(nn.Module):
             raise ValueError(f"input's last {k} dims must be normalized_shape="
                              f"{list(self.normalized_shape)}, got input shape {list(x.shape)}")
         dims = list(range(-k, 0))
-        mu = x.mean(dim=dims, keepdim=True)
-        var = x.var(dim=dims, unbiased=False, keepdim=True)
-        y = (x - mu) / torch.sqrt(var + self.eps)
+        xc = x.to(compute_dtype(x))                          # fp32 statistics for half input
+        var, mu = torch.var_mean(xc, dim=dims, unbiased=False, keepdim=True)
+        y = (xc - mu) / torch.sqrt(var + self.eps)
         if self.weight is not None:
             y = y * self.weight
         if self.bias is not None:
             y = y + self.bias
-        return y
+        return y.to(x.dtype)
 
 
 class InstanceNorm(nn.Module):
@@ -260,26 +268,28 @@ class InstanceNorm(nn.Module):
         _check_input(x, 3, "(N, C, L), (N, C, H, W) or (N, C, D, H, W)")
         _check_channels(x, self.num_features, "num_features")
         dims = list(range(2, x.dim()))                       # the spatial axes only
+        if x.numel() == 0:                                   # N = 0: an empty output, as in torch
+            return x.clone()
+        xc = x.to(compute_dtype(x))                          # fp32 statistics for half input
         if self.training or not self.track_running_stats:
-            hw = x[0, 0].numel()
+            hw = math.prod(x.shape[2:])
             if hw == 1:
                 raise ValueError("Expected more than 1 spatial element when training, "
                                  f"got input size {list(x.shape)}")
-            mu = x.mean(dim=dims, keepdim=True)
-            var = x.var(dim=dims, unbiased=False, keepdim=True)
+            var, mu = torch.var_mean(xc, dim=dims, unbiased=False, keepdim=True)
             if self.training and self.track_running_stats:
                 f = self.momentum if self.momentum is not None else 0.0
                 with torch.no_grad():
-                    self.running_mean.mul_(1 - f).add_(f * mu.mean(dim=0).flatten())
+                    self.running_mean.mul_(1 - f).add_(f * mu.mean(dim=0).flatten().to(self.running_mean.dtype))
                     unbiased = var * hw / (hw - 1)
-                    self.running_var.mul_(1 - f).add_(f * unbiased.mean(dim=0).flatten())
+                    self.running_var.mul_(1 - f).add_(f * unbiased.mean(dim=0).flatten().to(self.running_var.dtype))
         else:
             mu = _channel_view(self.running_mean, x.dim())
             var = _channel_view(self.running_var, x.dim())
-        y = (x - mu) / torch.sqrt(var + self.eps)
+        y = (xc - mu) / torch.sqrt(var + self.eps)
         if self.affine:
             y = _channel_view(self.weight, x.dim()) * y + _channel_view(self.bias, x.dim())
-        return y
+        return y.to(x.dtype)
 
 
 class GroupNorm(nn.Module):
@@ -316,55 +326,15 @@ class GroupNorm(nn.Module):
         _check_input(x, 2, "(N, C, *)")
         _check_channels(x, self.num_channels, "num_channels")
         N, G = x.shape[0], self.num_groups
-        grouped = x.reshape(N, G, -1)                        # (N, G, C/G * spatial)
-        mu = grouped.mean(dim=2, keepdim=True)
-        var = grouped.var(dim=2, unbiased=False, keepdim=True)
+        if x.numel() == 0:                                   # N = 0: an empty output, as in torch
+            return x.clone()
+        # (N, G, C/G * spatial), in fp32 for half input; the size is explicit so that N = 0 works
+        grouped = x.to(compute_dtype(x)).reshape(N, G, math.prod(x.shape[1:]) // G)
+        var, mu = torch.var_mean(grouped, dim=2, unbiased=False, keepdim=True)
         y = ((grouped - mu) / torch.sqrt(var + self.eps)).reshape(x.shape)
         if self.affine:
             y = _channel_view(self.weight, x.dim()) * y + _channel_view(self.bias, x.dim())
-        return y
-
-
-class BatchNormFunction(torch.autograd.Function):
-    r"""Training-mode batch norm with the backward pass derived by hand.
-
-    With :math:`g_i = \partial L/\partial y_i` over the :math:`m` values of one channel,
-
-    .. math::
-
-        \frac{\partial L}{\partial\beta} = \sum_i g_i,\qquad
-        \frac{\partial L}{\partial\gamma} = \sum_i g_i\hat x_i,\qquad
-        \frac{\partial L}{\partial x_i} = \frac{\gamma}{m\sqrt{\sigma_B^2+\epsilon}}
-            \Big(m g_i - \sum_j g_j - \hat x_i\sum_j g_j\hat x_j\Big).
-
-    The two sums are what the mean and the variance feed back: shifting every :math:`x_i`
-    by a constant, or scaling them about :math:`\mu_B`, leaves :math:`\hat x` unchanged, so
-    the input gradient has zero mean and is orthogonal to :math:`\hat x`.
-    """
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, eps):
-        dims = [0, *range(2, x.dim())]
-        mu_B = x.mean(dim=dims, keepdim=True)
-        var_B = x.var(dim=dims, unbiased=False, keepdim=True)
-        inv_std = torch.rsqrt(var_B + eps)
-        x_hat = (x - mu_B) * inv_std
-        ctx.save_for_backward(x_hat, inv_std, weight)
-        return _channel_view(weight, x.dim()) * x_hat + _channel_view(bias, x.dim())
-
-    @staticmethod
-    def backward(ctx, g):
-        x_hat, inv_std, weight = ctx.saved_tensors
-        dims = [0, *range(2, g.dim())]
-        m = g.numel() // g.shape[1]
-        grad_bias = g.sum(dim=dims)
-        grad_weight = (g * x_hat).sum(dim=dims)
-        grad_x = (_channel_view(weight, g.dim()) * inv_std / m) * (
-            m * g
-            - _channel_view(grad_bias, g.dim())
-            - x_hat * _channel_view(grad_weight, g.dim())
-        )
-        return grad_x, grad_weight, grad_bias, None
+        return y.to(x.dtype)
 
 
 def batch_norm_hand(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
@@ -386,4 +356,4 @@ def batch_norm_hand(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
     if x.numel() // x.shape[1] == 1:
         raise ValueError("Expected more than 1 value per channel when training, "
                          f"got input size {list(x.shape)}")
-    return BatchNormFunction.apply(x, weight, bias, eps)
+    return BatchNormFunction.apply(x, weight, bias, eps)[0]

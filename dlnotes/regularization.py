@@ -11,7 +11,8 @@ Three of them, written from scratch:
 * **ridge regression**, the closed form of an L2 penalty on a linear model.
 * **inverted dropout (倒置丢弃法)** (Srivastava et al., 2014): during training zero each unit with
   probability ``p`` and scale the survivors by :math:`1/(1-p)`, so that the expectation is
-  unchanged and evaluation needs no rescaling.
+  unchanged and evaluation needs no rescaling. :class:`DropConnectLinear` (Wan et al., 2013,
+  "Regularization of neural networks using DropConnect") drops *weights* instead of units.
 
 Dtypes: dropout and the L2 penalty work in the input's floating-point dtype (half precision
 included). :func:`ridge` solves in float32 or float64: integer inputs become float64 (as
@@ -89,6 +90,39 @@ class Dropout(nn.Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class DropConnectLinear(nn.Linear):
+    r"""A linear layer whose *weights* are dropped: DropConnect with drop probability ``p``.
+
+    .. math:: y = \Big(\frac{M}{1-p}\odot W\Big)x + b,\qquad M_{ij}\sim\text{Bernoulli}(1-p)\ \text{i.i.d.},
+              \qquad \mathbb{E}[y] = Wx + b
+
+    in training, one mask :math:`M` per forward call (per mini-batch); :math:`y = Wx + b` in
+    evaluation. Dropout zeroes whole rows of :math:`W` (a unit and all its weights);
+    DropConnect zeroes single entries.
+
+    Matches: ``nn.Linear(in_features, out_features, bias)`` in evaluation mode, exactly.
+    Differences: Wan et al. draw a mask per example and, at test time, sample from a Gaussian
+    moment-matched to the masked sum; the inverted scaling used here makes the plain layer the
+    expectation instead.
+    """
+
+    def __init__(self, in_features: int, out_features: int, p: float = 0.5, bias: bool = True,
+                 device=None, dtype=None):
+        super().__init__(in_features, out_features, bias, device=device, dtype=dtype)
+        if isinstance(p, bool) or not isinstance(p, (int, float)):
+            raise TypeError(f"p must be a float in [0, 1), got {type(p).__name__}")
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"DropConnect probability p must be in [0, 1), got {p}")
+        self.p = float(p)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_tensor(x, "input")
+        if not self.training or self.p == 0.0:
+            return nn.functional.linear(x, self.weight, self.bias)
+        keep = torch.rand(self.weight.shape, device=self.weight.device) >= self.p
+        return nn.functional.linear(x, self.weight * keep.to(self.weight.dtype) / (1.0 - self.p), self.bias)
 
 
 def l2_penalty(params: Iterable[torch.Tensor], weight_decay: float) -> torch.Tensor:

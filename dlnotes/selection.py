@@ -147,7 +147,8 @@ def fit_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
     ``"sgd"``, with ``weight_decay`` passed through. ``augment(xb, generator)`` transforms each
     minibatch. After each epoch the history records ``train_loss``/``train_acc`` (evaluation
     mode, on the un-augmented training set) and, with validation data, ``val_loss``/``val_acc``;
-    an :class:`~dlnotes.ema.EMA` is updated after every step and evaluated as ``ema_val_*``.
+    an :class:`~dlnotes.ema.EMA` is updated after every step and evaluated as ``ema_val_*``
+    (a dict ``{name: EMA}`` keeps several, recorded as ``ema_val_loss/<name>``, ``ema_val_acc/<name>``).
     An :class:`~dlnotes.early_stopping.EarlyStopping` watches ``val_loss`` and may end training
     (restoring its best weights); ``history["epochs_run"]`` says how many epochs ran. The
     model ends in the mode (train or eval) it came in.
@@ -186,7 +187,12 @@ def fit_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
     n = len(X)
     size = n if batch_size is None else min(batch_size, n)
     keys = ["train_loss", "train_acc"] + (["val_loss", "val_acc"] if X_val is not None else [])
-    keys += ["ema_val_loss", "ema_val_acc"] if (ema is not None and X_val is not None) else []
+    emas = {} if ema is None else dict(ema) if isinstance(ema, dict) else {"": ema}
+    if any(not isinstance(e, nn.Module) for e in emas.values()):
+        raise TypeError("ema must be an EMA or a dict of them")
+    suffix = lambda name: f"/{name}" if name else ""
+    if X_val is not None:
+        keys += [f"ema_val_{kind}{suffix(name)}" for name in emas for kind in ("loss", "acc")]
     history: dict[str, list[float]] = {key: [] for key in keys}
     was_training = model.training
     model.train()
@@ -199,17 +205,17 @@ def fit_classifier(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *,
             opt.zero_grad()
             loss.backward()
             opt.step()
-            if ema is not None:
-                ema.update_parameters(model)
+            for averaged in emas.values():
+                averaged.update_parameters(model)
         for key, value in zip(["train_loss", "train_acc"], evaluate(model, X, y)):
             history[key].append(value)
         if X_val is not None:
             val_loss, val_acc = evaluate(model, X_val, y_val)
             history["val_loss"].append(val_loss)
             history["val_acc"].append(val_acc)
-            if ema is not None:
-                for key, value in zip(["ema_val_loss", "ema_val_acc"], evaluate(ema, X_val, y_val)):
-                    history[key].append(value)
+            for name, averaged in emas.items():
+                for kind, value in zip(("loss", "acc"), evaluate(averaged, X_val, y_val)):
+                    history[f"ema_val_{kind}{suffix(name)}"].append(value)
             if early_stopping is not None and early_stopping.step(val_loss, model):
                 break
     if early_stopping is not None:

@@ -343,3 +343,114 @@ def test_batch_norm_hand_rejects_bad_inputs(args, exc, words):
     with pytest.raises(exc) as info:
         norm.batch_norm_hand(*args)
     assert words in str(info.value)
+
+
+# ---------------------------------------------------------------- robustness: half, empty, double backward
+def _all_layers(dtype=None):
+    """(ours, torch's) pairs of every normalization, on the same (N, 4, 5, 5) input layout."""
+    return [
+        (norm.BatchNorm(4, dtype=dtype), nn.BatchNorm2d(4, dtype=dtype)),
+        (norm.LayerNorm((4, 5, 5), dtype=dtype), nn.LayerNorm((4, 5, 5), dtype=dtype)),
+        (norm.InstanceNorm(4, affine=True, dtype=dtype), nn.InstanceNorm2d(4, affine=True, dtype=dtype)),
+        (norm.GroupNorm(2, 4, dtype=dtype), nn.GroupNorm(2, 4, dtype=dtype)),
+    ]
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("index", range(4))
+def test_half_input_uses_float32_statistics_like_torch(dtype, index):
+    """A channel std of 1000 overflows an fp16 variance (1e6 > 65504); torch still outputs about +-1."""
+    ours, ref = _all_layers()[index]
+    x = (1000 * torch.randn(8, 4, 5, 5, generator=torch.Generator().manual_seed(index))).to(dtype)
+    y, y_ref = ours(x), ref(x)
+    assert y.dtype == y_ref.dtype == dtype
+    assert y.float().abs().max() > 1.0 and torch.isfinite(y).all()    # not all zeros, not NaN
+    torch.testing.assert_close(y.float(), y_ref.float(), atol=2e-2, rtol=2e-2)
+    y.float().sum().backward()                                        # the backward runs in half too
+
+
+def test_batch_norm_hand_in_half_precision_matches_torch():
+    x = (1000 * torch.randn(8, 3, 4, generator=torch.Generator().manual_seed(0))).half()
+    w, b = torch.ones(3, dtype=torch.half), torch.zeros(3, dtype=torch.half)
+    ref = F.batch_norm(x, None, None, w, b, training=True)
+    torch.testing.assert_close(norm.batch_norm_hand(x, w, b).float(), ref.float(), atol=2e-2, rtol=2e-2)
+
+
+def test_an_empty_batch_leaves_the_running_estimates_unchanged_like_torch():
+    ours, ref = norm.BatchNorm(3, dtype=DT), nn.BatchNorm2d(3, dtype=DT)
+    for layer in (ours, ref):
+        layer(torch.randn(8, 3, 2, 2, generator=torch.Generator().manual_seed(1), dtype=DT))
+    x = torch.randn(0, 3, 2, 2, dtype=DT, requires_grad=True)
+    y, y_ref = ours(x), ref(x)
+    assert y.shape == y_ref.shape == (0, 3, 2, 2)
+    _check_buffers(ours, ref)
+    assert torch.isfinite(ours.running_mean).all() and ours.num_batches_tracked == ref.num_batches_tracked
+    y.sum().backward()
+    assert torch.equal(ours.weight.grad, torch.zeros(3, dtype=DT))
+
+
+@pytest.mark.parametrize("layer, ref", [
+    (norm.InstanceNorm(3, dtype=DT), nn.InstanceNorm2d(3, dtype=DT)),
+    (norm.InstanceNorm(3, track_running_stats=True, dtype=DT), nn.InstanceNorm2d(3, track_running_stats=True, dtype=DT)),
+    (norm.GroupNorm(3, 3, dtype=DT), nn.GroupNorm(3, 3, dtype=DT)),
+    (norm.LayerNorm((3, 4, 4), dtype=DT), nn.LayerNorm((3, 4, 4), dtype=DT)),
+])
+def test_instance_group_layer_norm_with_an_empty_batch_return_an_empty_tensor(layer, ref):
+    x = torch.randn(0, 3, 4, 4, dtype=DT)
+    y = layer(x)
+    assert y.shape == ref(x).shape == (0, 3, 4, 4)
+    if getattr(layer, "running_mean", None) is not None:   # torch's InstanceNorm turns them NaN;
+        assert torch.equal(layer.running_mean, torch.zeros(3, dtype=DT))   # ours keep them, as BN does
+        assert torch.equal(layer.running_var, torch.ones(3, dtype=DT))
+
+
+def _double_backward(fn, x, w, b, g):
+    """d/d(x, w) of |dL/dx|^2, the shape of a gradient penalty through the layer."""
+    leaves = [t.clone().requires_grad_(True) for t in (x, w, b)]
+    (grad_x,) = torch.autograd.grad((fn(*leaves) * g).sum(), leaves[0], create_graph=True)
+    return torch.autograd.grad((grad_x ** 2).sum(), leaves[:2])
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5), (3, 2, 3, 3)])
+def test_double_backward_through_the_hand_derived_backward_matches_torch(shape):
+    gen = torch.Generator().manual_seed(len(shape))
+    x = torch.randn(shape, generator=gen, dtype=DT) * 2 + 1
+    w, b = torch.randn(shape[1], generator=gen, dtype=DT), torch.randn(shape[1], generator=gen, dtype=DT)
+    g = torch.randn(shape, generator=gen, dtype=DT)
+    ours = _double_backward(norm.batch_norm_hand, x, w, b, g)
+    ref = _double_backward(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), x, w, b, g)
+    for a, r in zip(ours, ref):
+        torch.testing.assert_close(a, r, **TOL)
+    module = norm.BatchNorm(shape[1], dtype=DT)
+    with torch.no_grad():
+        module.weight.copy_(w), module.bias.copy_(b)
+    xs = x.clone().requires_grad_(True)
+    (grad_x,) = torch.autograd.grad((module(xs) * g).sum(), xs, create_graph=True)
+    (second,) = torch.autograd.grad((grad_x ** 2).sum(), xs)
+    torch.testing.assert_close(second, ref[0], **TOL)
+    assert torch.autograd.gradgradcheck(lambda x, w, b: norm.batch_norm_hand(x, w, b),
+                                        tuple(t.clone().requires_grad_(True) for t in (x, w, b)))
+
+
+def test_double_backward_with_saved_statistics_would_be_wrong():
+    """The control: the hand formula with mu_B and sigma_B frozen (saved from the forward, as a
+    backward that ignores create_graph would use them) gives a wrong second derivative."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(6, 3, generator=gen, dtype=DT)
+    w, b, g = torch.ones(3, dtype=DT), torch.zeros(3, dtype=DT), torch.randn(6, 3, generator=gen, dtype=DT)
+    ref = _double_backward(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True), x, w, b, g)
+    xs = x.clone().requires_grad_(True)
+    mu, inv_std = x.mean(0), (x.var(0, unbiased=False) + 1e-5).rsqrt()     # constants
+    x_hat = (xs - mu) * inv_std
+    grad_x = inv_std / 6 * (6 * g - g.sum(0) - x_hat * (g * x_hat).sum(0))
+    torch.testing.assert_close(grad_x, torch.autograd.grad((F.batch_norm(
+        xs, None, None, w, b, training=True) * g).sum(), xs)[0], **TOL)     # first derivative right
+    (wrong,) = torch.autograd.grad((grad_x ** 2).sum(), xs)
+    assert (wrong - ref[0]).abs().max() > 1e-3                              # second derivative wrong
+
+
+def test_batch_norm_module_matches_torch_with_affine_off_through_the_function():
+    gen = torch.Generator().manual_seed(3)
+    ours, ref = norm.BatchNorm(4, affine=False, dtype=DT), nn.BatchNorm2d(4, affine=False, dtype=DT)
+    _check_step(ours, ref, torch.randn(5, 4, 3, 3, generator=gen, dtype=DT), gen)
+    _check_buffers(ours, ref)

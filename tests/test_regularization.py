@@ -211,3 +211,37 @@ def test_ridge_shrinks_as_alpha_grows():
 def test_ridge_bad_inputs(args, exc, match):
     with pytest.raises(exc, match=match):
         reg.ridge(*args)
+
+
+# ---------------------------------------------------------------- DropConnect
+def test_dropconnect_eval_is_exactly_nn_linear():
+    torch.manual_seed(0)
+    ours = reg.DropConnectLinear(5, 3, p=0.4, dtype=torch.float64)
+    ref = torch.nn.Linear(5, 3, dtype=torch.float64)
+    ref.load_state_dict(ours.state_dict())
+    x = torch.randn(7, 5, dtype=torch.float64)
+    assert torch.equal(ours.eval()(x), ref(x))
+
+
+def test_dropconnect_is_unbiased_and_drops_single_weights():
+    torch.manual_seed(1)
+    layer = reg.DropConnectLinear(20, 4, p=0.5, dtype=torch.float64)
+    x = torch.randn(1, 20, dtype=torch.float64)
+    draws = torch.stack([layer(x) for _ in range(4000)])
+    expected = torch.nn.functional.linear(x, layer.weight, layer.bias)
+    sd = draws.std(0) / 4000 ** 0.5
+    assert ((draws.mean(0) - expected).abs() < 5 * sd).all()             # E[y] = W x + b
+    layer.weight.grad = None
+    layer(x).sum().backward()
+    zero = layer.weight.grad == 0
+    dropped_share = zero.double().mean().item()
+    assert 0.3 < dropped_share < 0.7 and not zero.all(dim=1).any()       # entries dropped, not whole rows
+
+
+def test_dropconnect_rejects_bad_p():
+    with pytest.raises(ValueError, match="DropConnect probability p must be in \\[0, 1\\), got 1.0"):
+        reg.DropConnectLinear(3, 2, p=1.0)
+    with pytest.raises(TypeError, match="p must be a float"):
+        reg.DropConnectLinear(3, 2, p="0.5")
+    with pytest.raises(TypeError, match="input must be a torch.Tensor"):
+        reg.DropConnectLinear(3, 2)([1.0, 2.0, 3.0])

@@ -153,3 +153,24 @@ def test_fit_classifier_rejects_non_module():
     X, y = _blobs(20)
     with pytest.raises(TypeError, match="model must be a torch.nn.Module, got function"):
         selection.fit_classifier(lambda x: x, X, y)
+
+
+def test_fit_classifier_tracks_several_emas_and_each_equals_a_single_ema_run():
+    import copy
+
+    from dlnotes.ema import EMA
+    torch.manual_seed(0)
+    X, y = torch.randn(40, 5), torch.randint(0, 3, (40,))
+    base = torch.nn.Linear(5, 3)
+    runs = {}
+    for decays in ((0.5,), (0.5, 0.9)):
+        model = copy.deepcopy(base)
+        emas = {str(d): EMA(model, decay=d) for d in decays}
+        runs[decays] = selection.fit_classifier(model, X, y, X_val=X, y_val=y, epochs=3, batch_size=10, ema=emas)
+    single = selection.fit_classifier(copy.deepcopy(base), X, y, X_val=X, y_val=y, epochs=3, batch_size=10,
+                                      ema=EMA(copy.deepcopy(base), decay=0.9))
+    assert runs[(0.5,)]["ema_val_loss/0.5"] == runs[(0.5, 0.9)]["ema_val_loss/0.5"]
+    assert runs[(0.5, 0.9)]["ema_val_loss/0.9"] == single["ema_val_loss"]
+    assert runs[(0.5, 0.9)]["ema_val_loss/0.9"] != runs[(0.5, 0.9)]["ema_val_loss/0.5"]
+    with pytest.raises(TypeError, match="ema must be an EMA or a dict"):
+        selection.fit_classifier(copy.deepcopy(base), X, y, ema={"a": 0.9})
