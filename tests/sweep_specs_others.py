@@ -204,11 +204,6 @@ for name, tcls, ctor, base in (("BatchNorm", torch.nn.BatchNorm1d, (4,), XN), ("
         lambda x, _o=ours, _c=ctor: norm_run(_o, _c, x)[0].float(),
         dict(x=(base * 1000).half()), reference=lambda x, _t=tcls, _c=ctor: norm_run(_t, _c, x)[0].float(),
         rtol=2e-2)
-    XFAIL[(f"norm.{name}(fp16, std 1000)", "base", "base")] = \
-        f"norm: {name} computes fp16 statistics in fp16, the variance overflows (fixed on another branch)"
-XFAIL[("norm.BatchNorm", "x", "empty")] = "norm: an empty batch fills BatchNorm's running stats with NaN (fixed on another branch)"
-XFAIL[("norm.InstanceNorm", "x", "empty")] = "norm: InstanceNorm with N = 0 raises IndexError (fixed on another branch)"
-XFAIL[("norm.GroupNorm", "x", "empty")] = "norm: GroupNorm with N = 0 raises RuntimeError (fixed on another branch)"
 WB = (torch.ones(4, dtype=torch.float64), torch.zeros(4, dtype=torch.float64))
 SPECS["norm.batch_norm_hand"] = Spec(lambda x, eps=1e-5: norm.batch_norm_hand(x, *WB, eps), dict(x=XN, eps=1e-5),
                                      tensors=("x",), numbers=("eps",), nonneg=("eps",), rtol=1e-10,
@@ -227,9 +222,6 @@ def double_backward(fn):
 SPECS["norm.batch_norm_hand(double backward)"] = Spec(
     lambda: double_backward(lambda x: norm.batch_norm_hand(x, *WB)), {}, rtol=1e-8,
     reference=lambda: double_backward(lambda x: F.batch_norm(x, None, None, *WB, True, 0.0, 1e-5)))
-XFAIL[("norm.batch_norm_hand(double backward)", "base", "base")] = \
-    "norm: batch_norm_hand's backward is not twice differentiable and gives a wrong second derivative " \
-    "(fixed on another branch)"
 
 # ---------------------------------------------------------------- data, EMA, early stopping, selection
 XD = torch.linspace(-1, 1, 7, dtype=torch.float64)
