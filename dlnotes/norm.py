@@ -357,3 +357,6 @@ def batch_norm_hand(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
         raise ValueError("Expected more than 1 value per channel when training, "
                          f"got input size {list(x.shape)}")
     return BatchNormFunction.apply(x, weight, bias, eps)[0]
+
+
+from .sync_norm import SyncBatchNorm  # noqa: E402,F401  (synchronized over processes; after the rest)

@@ -298,6 +298,27 @@ def test_power_iteration_converges_to_matrix_2_norm(seed, shape):
     torch.testing.assert_close(W @ v, sigma * u, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("seed, shape", [(0, (64, 32)), (1, (7, 12))])
+def test_power_iteration_estimate_matches_its_closed_form_and_converges_twice_as_fast_as_the_vector(seed, shape):
+    """sigma_hat = sqrt(sum c_i^2 s_i^(4k) / sum c_i^2 s_i^(4k-2)); its error ~ r^(4k), the vector's angle ~ r^(2k)."""
+    g = torch.Generator().manual_seed(seed)
+    W = torch.randn(*shape, generator=g, dtype=torch.float64)
+    _, S, Vh = torch.linalg.svd(W, full_matrices=False)
+    v0 = torch.randn(shape[1], generator=g, dtype=torch.float64)
+    c = Vh @ (v0 / v0.norm())
+    r = (S[1] / S[0]).item()
+    ks = range(3, 12) if r < 0.7 else range(5, 40)
+    est, ang = [], []
+    for k in ks:
+        sigma, _, v = spectral.power_iteration(W, v0, k)
+        closed = torch.sqrt((c**2 * S ** (4 * k)).sum() / (c**2 * S ** (4 * k - 2)).sum())
+        torch.testing.assert_close(sigma, closed, rtol=1e-12, atol=0)
+        est.append(math.log(1 - (sigma / S[0]).item()))
+        ang.append(math.log(torch.sqrt(1 - (v @ Vh[0]) ** 2).item()))
+    rate = lambda e: (e[-1] - e[0]) / ((ks[-1] - ks[0]) * math.log(r))  # exponent per step, in units of log r
+    assert abs(rate(est) - 4) < 0.25 and abs(rate(ang) - 2) < 0.15
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 10**6), st.integers(1, 6), st.integers(1, 6))
 def test_power_iteration_never_overestimates(seed, m, n):
@@ -351,5 +372,30 @@ def test_spectrally_normalized_weight_has_unit_norm_after_convergence():
     (lambda: spectral.lipschitz_constant(torch.ones(3)), "2-D"),
 ])
 def test_spectral_rejects_bad_inputs(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
+
+
+@pytest.mark.parametrize("name", ["ring", "grid"])
+def test_box_noise_scores_its_closed_form(name):
+    """Uniform noise on the box: high-quality share M pi (3 std)^2 / (2a)^2, modes M (1 - (1 - p)^n)."""
+    std, M, a = data.BENCHMARKS[name]["std"], data.BENCHMARKS[name]["n_modes"], data.BOX[name]
+    p = math.pi * (3 * std) ** 2 / (2 * a) ** 2
+    g = torch.Generator().manual_seed(0)
+    scores = [metrics.mode_metrics(data.box_noise(name, 2500, g), data.centers(name), std) for _ in range(200)]
+    hq = sum(s["high_quality"] for s in scores) / len(scores)
+    modes = sum(s["modes"] for s in scores) / len(scores)
+    q = M * p  # four standard errors of the 200-run means
+    assert abs(hq - q) < 4 * math.sqrt(q * (1 - q) / (2500 * 200))
+    captured = 1 - (1 - p) ** 2500
+    assert abs(modes - M * captured) < 4 * math.sqrt(M * captured * (1 - captured) / 200)
+    x = data.box_noise(name, 1000, g)
+    assert x.abs().max() <= a and x.abs().max() > 0.95 * a
+
+
+@pytest.mark.parametrize("call, match", [(lambda: data.box_noise("moons", 5), "name"),
+                                         (lambda: data.box_noise("grid", 0), "n must be at least 1"),
+                                         (lambda: data.box_noise("grid", 2.0), "n must be an int")])
+def test_box_noise_rejects_bad_arguments(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()

@@ -148,7 +148,7 @@ def gradient_penalty(
     if not callable(critic):
         raise TypeError(f"critic must be callable, got {type(critic).__name__}")
     eps = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), generator=generator,
-                     dtype=real.dtype).to(real.device)
+                     dtype=real.dtype, device=real.device)
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
     return ((grad.reshape(len(grad), -1).norm(dim=1) - 1) ** 2).mean()  # (B,): one scalar per sample
@@ -178,13 +178,14 @@ def smooth_labels(n: int, smoothing: float = 0.1) -> torch.Tensor:
     return torch.full((n, 1), 1.0 - smoothing)
 
 
-def soft_labels(n: int, low: float, high: float, generator: torch.Generator | None = None) -> torch.Tensor:
+def soft_labels(n: int, low: float, high: float, generator: torch.Generator | None = None,
+                device=None) -> torch.Tensor:
     r"""Labels drawn uniformly from :math:`[\text{low}, \text{high}]` (the notes: [0.7, 1.2] and [0, 0.3])."""
     _check_count(n)
     low, high = _real("low", low), _real("high", high)
     if not low <= high:
         raise ValueError(f"low must be <= high, got low={low}, high={high}")
-    return low + (high - low) * torch.rand(n, 1, generator=generator)
+    return low + (high - low) * torch.rand(n, 1, generator=generator, device=device)
 
 
 def flip_labels(labels: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -193,7 +194,7 @@ def flip_labels(labels: torch.Tensor, p: float, generator: torch.Generator | Non
     p = _real("p", p)
     if not 0 <= p <= 1:
         raise ValueError(f"p must be in [0, 1], got {p}")
-    flip = torch.rand(labels.shape, generator=generator).to(labels.device) < p
+    flip = torch.rand(labels.shape, generator=generator, device=labels.device) < p
     return torch.where(flip, 1 - labels, labels)
 
 
@@ -205,4 +206,4 @@ def instance_noise(x: torch.Tensor, std: float, generator: torch.Generator | Non
         raise ValueError(f"std must be non-negative, got {std}")
     if std == 0:
         return x
-    return x + std * torch.randn(x.shape, generator=generator, dtype=x.dtype).to(x.device)
+    return x + std * torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)

@@ -115,3 +115,26 @@ def conv_discriminator(downsample: str = "stride", activation: str = "leaky_relu
         width = channels
     layers += [nn.Flatten(), nn.Linear(channels * 4, 1)]
     return nn.Sequential(*layers)
+
+
+class DiscriminatorEnsemble(nn.Module):
+    r"""Several discriminators side by side (GMAN, Durugkar et al., 2017, arXiv:1611.01673).
+
+    The forward pass returns the :math:`K` logits as columns, shape ``(B, K)``. Every loss in
+    :mod:`dlnotes.gan.losses` averages over its input's elements, so on these columns it is
+    :math:`\frac1K\sum_k L(D_k)`: each discriminator descends its own loss (scaled by
+    :math:`1/K`), and the generator descends the mean of the :math:`K` losses (GMAN's "mean"
+    combination), the notes' "several discriminators" (A §4.14).
+
+    Matches: ``torch.stack([L(d(x)) for d in members]).mean()`` for each loss ``L``.
+    """
+
+    def __init__(self, members):
+        super().__init__()
+        members = list(members)
+        if not members or not all(isinstance(m, nn.Module) for m in members):
+            raise ValueError(f"members must be a non-empty sequence of nn.Modules, got {members!r}")
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([member(x) for member in self.members], dim=1)

@@ -19,6 +19,8 @@ from ..progress import tqdm
 from . import data as _data
 from .losses import LOSSES, discriminator_loss, flip_labels, generator_loss, gradient_penalty, soft_labels
 from .models import mlp_discriminator, mlp_generator, pack as _pack
+from .unrolled import unrolled_generator_loss
+from ..runtime import device as _default_device
 from ..schedules import as_scheduler, cosine_annealing_lr, linear_warmup_lr
 
 __all__ = ["LR_DECAYS", "GANRun", "lr_factor", "train_gan"]
@@ -40,6 +42,8 @@ class GANRun:
     seconds: float = 0.0
     z: torch.Tensor | None = field(default=None, repr=False)
     generator_ema: torch.nn.Module | None = field(default=None, repr=False)
+    sample_seconds: dict = field(default_factory=dict, repr=False)
+    ema_search: dict = field(default_factory=dict, repr=False)
 
     @property
     def final_samples(self) -> torch.Tensor:
@@ -84,7 +88,8 @@ def lr_factor(step: int, steps: int, lr_decay: str = "none", decay_start: float 
 
 
 def _check(steps, batch_size, loss, lr_d, lr_g, d_steps, pack, latent, optimizer_d, optimizer_g,
-           label_smoothing, label_flip, instance_noise, gp_weight, ema_decay, sample_every) -> None:
+           label_smoothing, label_flip, instance_noise, gp_weight, ema_decay, sample_every,
+           unrolled_steps=0, unrolled_lr=0.1) -> None:
     for name, value in (("steps", steps), ("batch_size", batch_size), ("d_steps", d_steps),
                         ("pack", pack), ("sample_every", sample_every)):
         if isinstance(value, bool) or not isinstance(value, int):
@@ -114,6 +119,12 @@ def _check(steps, batch_size, loss, lr_d, lr_g, d_steps, pack, latent, optimizer
         raise TypeError(f"ema_decay must be a real number, got {type(ema_decay).__name__}")
     if not 0 <= ema_decay < 1:
         raise ValueError(f"ema_decay must be in [0, 1) (0: no average), got {ema_decay!r}")
+    if isinstance(unrolled_steps, bool) or not isinstance(unrolled_steps, int):
+        raise TypeError(f"unrolled_steps must be an int, got {type(unrolled_steps).__name__}")
+    if unrolled_steps < 0:
+        raise ValueError(f"unrolled_steps must be non-negative (0: no unrolling), got {unrolled_steps}")
+    if not unrolled_lr > 0:
+        raise ValueError(f"unrolled_lr must be positive, got {unrolled_lr}")
 
 
 def train_gan(
@@ -139,6 +150,9 @@ def train_gan(
     gp_weight: float = 0.0,
     pack: int = 1,
     ema_decay: float = 0.0,
+    unrolled_steps: int = 0,
+    unrolled_lr: float = 0.1,
+    ema_search: tuple = (),
     mixed_batches: bool = False,
     spectral_norm: bool = False,
     d_batchnorm: bool = False,
@@ -153,6 +167,7 @@ def train_gan(
     sample_every: int = 500,
     n_samples: int = 2500,
     progress: bool = False,
+    device=None,
 ) -> GANRun:
     r"""Train a GAN on ``data`` and return a :class:`GANRun`.
 
@@ -172,44 +187,60 @@ def train_gan(
     off the returned ``d_loss`` / ``g_loss``. Not among the fourteen: ``ema_decay`` > 0 samples
     from an exponential moving average of G's weights (:class:`dlnotes.ema.EMA`, updated after
     every G step; Yazıcı et al., 2019, arXiv:1806.04498), while training goes on with the raw ones.
+    ``ema_search``: further decays whose averages of G are kept side by side (in
+    ``GANRun.ema_search``, by decay), to compare decays on one run at no extra training.
+    ``unrolled_steps`` = :math:`k` > 0 scores G against D unrolled :math:`k` SGD steps of rate
+    ``unrolled_lr`` (the unrolled GAN of Metz et al., 2017; :mod:`dlnotes.gan.unrolled`).
+
+    ``device`` (default :func:`dlnotes.device`): the models, the data, every random draw (latent
+    codes, minibatch indices, labels, noise) and the returned samples live there; on the CPU the
+    random stream is the same as with a plain ``torch.Generator``.
     """
     _check(steps, batch_size, loss, lr_d, lr_g, d_steps, pack, latent, optimizer_d, optimizer_g,
-           label_smoothing, label_flip, instance_noise, gp_weight, ema_decay, sample_every)
+           label_smoothing, label_flip, instance_noise, gp_weight, ema_decay, sample_every,
+           unrolled_steps, unrolled_lr)
+    device = torch.device(device) if device is not None else _default_device()
     lr_factor(0, steps, lr_decay, decay_start)  # validates lr_decay and decay_start before any work
     torch.manual_seed(seed)
-    rng = torch.Generator().manual_seed(seed)
+    rng = torch.Generator(device=device).manual_seed(seed)
     if isinstance(data, str) and data in _data.BENCHMARKS:
         dim = 2
 
         def real_batch(n):
-            return _data.sample_mixture(data, n, generator=rng)
+            return _data.sample_mixture(data, n, generator=rng, device=device)
     elif isinstance(data, torch.Tensor) and data.ndim == 2:
         dim = data.shape[1]
+        examples = data.to(device)
 
         def real_batch(n):
-            return data[torch.randint(len(data), (n,), generator=rng)]
+            return examples[torch.randint(len(examples), (n,), generator=rng, device=device)]
     else:
         raise ValueError(f"data must be 'ring', 'grid' or a 2-D tensor of examples, got {data!r}")
     G = generator if generator is not None else mlp_generator(
         z_dim, dim, hidden, 3, activation, batchnorm=g_batchnorm, noise_std=g_noise)
     D = discriminator if discriminator is not None else mlp_discriminator(
         dim, hidden, 2, d_activation, batchnorm=d_batchnorm, spectral_norm=spectral_norm, pack=pack)
+    G, D = G.to(device), D.to(device)
     opt_d = _optimizer(optimizer_d, D.parameters(), lr_d, betas)
     opt_g = _optimizer(optimizer_g, G.parameters(), lr_g, betas)
     G_ema = EMA(G, ema_decay) if ema_decay > 0 else None
+    for decay in ema_search:
+        if isinstance(decay, bool) or not isinstance(decay, Real) or not 0 < decay < 1:
+            raise ValueError(f"ema_search must hold decays in (0, 1), got {decay!r}")
+    searched = {float(decay): EMA(G, decay) for decay in ema_search}
     sampler = G_ema.module if G_ema is not None else G
     schedulers = [as_scheduler(opt, lambda t, lr=lr: lr * lr_factor(t, steps, lr_decay, decay_start))
                   for opt, lr in ((opt_d, lr_d), (opt_g, lr_g))]
 
     def z(n):
         if latent == "normal":
-            return torch.randn(n, z_dim, generator=rng)
-        return 2 * torch.rand(n, z_dim, generator=rng) - 1
+            return torch.randn(n, z_dim, generator=rng, device=device)
+        return 2 * torch.rand(n, z_dim, generator=rng, device=device) - 1
 
     def logits(x_real, x_fake, noise_std):
         if noise_std > 0:
-            x_real = x_real + noise_std * torch.randn(x_real.shape, generator=rng)
-            x_fake = x_fake + noise_std * torch.randn(x_fake.shape, generator=rng)
+            x_real = x_real + noise_std * torch.randn(x_real.shape, generator=rng, device=device)
+            x_fake = x_fake + noise_std * torch.randn(x_fake.shape, generator=rng, device=device)
         x_real, x_fake = _pack(x_real, pack), _pack(x_fake, pack)
         if mixed_batches:
             both = D(torch.cat([x_real, x_fake]))
@@ -217,7 +248,7 @@ def train_gan(
         return D(x_real), D(x_fake)
 
     n_packs = batch_size // pack
-    d_hist, g_hist, grad_hist, samples = [], [], [], {}
+    d_hist, g_hist, grad_hist, samples, sample_seconds = [], [], [], {}, {}
     z_fixed = z(n_samples)
     start = time.process_time()
     for step in tqdm(range(1, steps + 1), disable=not progress, desc="train_gan"):
@@ -225,11 +256,13 @@ def train_gan(
         for _ in range(d_steps):
             real_target, fake_target = 1.0 - label_smoothing, 0.0
             if soft:
-                real_target = soft_labels(n_packs, 0.7, 1.2, rng)
-                fake_target = soft_labels(n_packs, 0.0, 0.3, rng)
+                real_target = soft_labels(n_packs, 0.7, 1.2, rng, device=device)
+                fake_target = soft_labels(n_packs, 0.0, 0.3, rng, device=device)
             if label_flip > 0:
-                real_target = flip_labels(torch.as_tensor(real_target).expand(n_packs, 1).float(), label_flip, rng)
-                fake_target = flip_labels(torch.as_tensor(fake_target).expand(n_packs, 1).float(), label_flip, rng)
+                real_target = flip_labels(torch.as_tensor(real_target, device=device).expand(n_packs, 1).float(),
+                                          label_flip, rng)
+                fake_target = flip_labels(torch.as_tensor(fake_target, device=device).expand(n_packs, 1).float(),
+                                          label_flip, rng)
             x_real = real_batch(batch_size)
             with torch.no_grad():
                 x_fake = G(z(batch_size))
@@ -241,14 +274,20 @@ def train_gan(
             opt_d.zero_grad()
             total.backward()
             opt_d.step()
-        _, fake_logits = logits(real_batch(batch_size), G(z(batch_size)), noise_std)
-        loss_g = generator_loss(fake_logits, loss)
+        if unrolled_steps > 0:
+            reals = [_pack(real_batch(batch_size), pack) for _ in range(unrolled_steps)]
+            loss_g = unrolled_generator_loss(D, reals, _pack(G(z(batch_size)), pack), unrolled_steps, unrolled_lr, loss)
+        else:
+            _, fake_logits = logits(real_batch(batch_size), G(z(batch_size)), noise_std)
+            loss_g = generator_loss(fake_logits, loss)
         opt_g.zero_grad()
         loss_g.backward()
         grad_hist.append(float(torch.sqrt(sum((p.grad ** 2).sum() for p in G.parameters()))))
         opt_g.step()
         if G_ema is not None:
             G_ema.update_parameters(G)
+        for average in searched.values():
+            average.update_parameters(G)
         for scheduler in schedulers:
             scheduler.step()
         d_hist.append(loss_d.item())
@@ -258,5 +297,7 @@ def train_gan(
             with torch.no_grad():
                 samples[step] = sampler(z_fixed)
             sampler.train()
+            sample_seconds[step] = time.process_time() - start
     return GANRun(np.array(d_hist), np.array(g_hist), np.array(grad_hist), samples, G, D,
-                  time.process_time() - start, z_fixed, G_ema.module if G_ema is not None else None)
+                  time.process_time() - start, z_fixed, G_ema.module if G_ema is not None else None, sample_seconds,
+                  {decay: average.module for decay, average in searched.items()})

@@ -11,3 +11,10 @@ from .space import Categorical, Dimension, Float, Int, SearchSpace
 __all__ = ["Categorical", "Dimension", "Float", "GaussianProcessRegressor", "Int", "RBF", "SEARCHES",
            "SearchSpace", "bayes_search", "best_trial", "expected_improvement", "fit_kernel", "genetic_search",
            "grid_search", "optuna_search", "propose_ei", "random_search", "trials_to_reach"]
+
+
+def __getattr__(name):  # dlnotes.hparams.run_workers, imported on first use so that
+    if name == "run_workers":  # `python -m dlnotes.hparams.parallel` runs without a warning
+        from .parallel import run_workers
+        return run_workers
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
