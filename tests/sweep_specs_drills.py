@@ -69,3 +69,68 @@ EXEMPT = {
     "Case": "a NamedTuple row of a Report",
     "Trial": "the record of one drill case; swept through run_trial",
 }
+
+
+# ---------------------------------------------------------------- gan.dirac, gan.unrolled (merged after the sweep)
+import math  # noqa: E402
+
+from dlnotes.gan import dirac, unrolled  # noqa: E402
+from dlnotes.gan.losses import generator_loss  # noqa: E402
+
+
+def dirac_by_hand(theta, psi, steps, lr, gamma=0.0):
+    """Simultaneous gradient steps with the closed-form gradients of the Dirac GAN's minimax losses."""
+    path = [(theta, psi)]
+    for _ in range(steps):
+        s = 1 / (1 + math.exp(-psi * theta))
+        theta, psi = theta + lr * psi * s, psi - lr * (theta * s + gamma * psi)
+        path.append((theta, psi))
+    return torch.tensor(path, dtype=torch.float64)
+
+
+SPECS["gan.dirac.dirac_gan"] = Spec(lambda theta, psi, steps, lr, gamma: dirac.dirac_gan(theta, psi, steps, lr, gamma=gamma),
+                                    dict(theta=1.0, psi=0.5, steps=20, lr=0.1, gamma=0.3), numbers=("theta", "psi", "lr"),
+                                    nonneg=("lr",), sizes={"steps": 0}, rtol=1e-12, reference=dirac_by_hand,
+                                    skip=(("steps", "below_min"),))  # 0 steps is valid; -1 is 'negative'
+SPECS["gan.dirac.MODES"] = Spec(lambda: dirac.MODES, {}, reference=lambda: ("simultaneous", "alternating"))
+_D = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1)).double()
+_FAKE = torch.randn(5, 2, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+SPECS["gan.unrolled.unrolled_generator_loss"] = Spec(
+    lambda discriminator, fake, k, lr: unrolled.unrolled_generator_loss(discriminator, [fake] * 3, fake, k, lr).detach(),
+    dict(discriminator=_D, fake=_FAKE, k=0, lr=0.1), numbers=("lr",), nonneg=("lr",), sizes={"k": 0},
+    skip=(("k", "below_min"),), rtol=1e-12,
+    reference=lambda discriminator, fake, k, lr: generator_loss(discriminator(fake), "nonsaturating").detach())
+EXEMPT.update({  # these spawn worker processes or open study storage: tested in test_distributed.py,
+    # test_sync_batchnorm.py and test_hparams_workers.py, far beyond the sweep's one-minute budget
+    name: "starts worker processes or a process group; tested in its own test module"
+    for name in ("allreduce_gradients", "data_parallel_sgd", "linear_scaling_run", "sgd_variants", "syncbn_study",
+                 "launch", "run_processes", "SyncBatchNorm", "SyncBatchNormFunction", "convert_sync_batchnorm",
+                 "create_study", "open_storage", "work", "branin_objective", "slow_branin_objective")})
+EXEMPT.update({"WorkerError": "the exception a failed worker raises", "BACKENDS": "a tuple of names",
+               "BRANIN_MINIMUM": "a constant, checked against branin in its spec"})
+
+# ---------------------------------------------------------------- distributed helpers that run in one process
+from dlnotes import data_parallel, distributed  # noqa: E402
+from dlnotes.hparams import objectives  # noqa: E402
+
+
+def torch_warmup(step, base_lr, k, warmup_steps):
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=base_lr * k)
+    sched = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1 / k, total_iters=warmup_steps)
+    for _ in range(step):
+        opt.step()
+        sched.step()
+    return opt.param_groups[0]["lr"]
+
+
+SPECS["data_parallel.warmup_linear_lr"] = Spec(data_parallel.warmup_linear_lr, dict(step=3, base_lr=0.1, k=4.0, warmup_steps=5),
+                                               numbers=("base_lr", "k"), nonneg=("base_lr", "k"),
+                                               sizes={"step": 0, "warmup_steps": 0}, reference=torch_warmup, rtol=1e-12,
+                                               skip=(("warmup_steps", "below_min"), ("step", "below_min")))
+SPECS["data_parallel.digits_cnn"] = Spec(lambda norm, width: tuple(data_parallel.digits_cnn(norm, width)(
+    torch.zeros(2, 64)).shape), dict(norm="batch", width=4), reference=lambda **_: (2, 10))
+SPECS["distributed.check_backend"] = Spec(distributed.check_backend, dict(backend="gloo", world_size=2),
+                                          sizes={"world_size": 1}, reference=lambda backend, world_size: backend)
+SPECS["hparams.objectives.branin"] = Spec(objectives.branin, dict(x1=math.pi, x2=2.275), numbers=("x1", "x2"),
+                                          reference=lambda x1, x2: objectives.BRANIN_MINIMUM, rtol=1e-6,
+                                          skip=(("x1", "nan"), ("x2", "nan")))  # NaN in, NaN out

@@ -151,8 +151,6 @@ def _grid_objective(trial):
 
 
 SPECS["hparams.parallel.run_workers(retry after a bad grid)"] = Spec(retry_after_bad_grid, {}, reference=lambda: 2)
-XFAIL[("hparams.parallel.run_workers(retry after a bad grid)", "base", "base")] = \
-    "hparams: run_workers creates the study before validating the grid; the corrected retry fails (fixed on another branch)"
 EXEMPT_OTHERS = {
     "SEARCHES": "a dict of the searches swept above", "Dimension": "the abstract base of Float, Int, Categorical",
     "BatchNormFunction": "the autograd.Function behind batch_norm_hand",

@@ -11,6 +11,7 @@ Given generated samples :math:`x_1..x_N` (the papers use :math:`N = 2500`) and m
 """
 from __future__ import annotations
 
+import numbers
 import math
 
 import torch
@@ -37,6 +38,8 @@ def mode_metrics(samples: torch.Tensor, centers: torch.Tensor, std: float) -> di
         raise ValueError(
             f"samples and centers must be non-empty, got {len(samples)} and {len(centers)}"
         )
+    if isinstance(std, bool) or not isinstance(std, numbers.Real):
+        raise TypeError(f"std must be a real number, got {std!r}")
     if not std > 0:
         raise ValueError(f"std must be positive, got {std}")
     distance = torch.cdist(samples.double(), centers.double())
