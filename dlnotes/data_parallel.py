@@ -13,6 +13,9 @@ process the average is just the gradient of :math:`b` samples.
 The large-batch rule of Goyal et al. (2017, arXiv:1706.02677) — multiply the learning rate by
 :math:`k` when the batch grows :math:`k`-fold, and ramp it up linearly over the first epochs —
 is :func:`linear_scaling_run`.
+
+Dtypes: the models train in float32 by default (``digits_cnn(dtype=...)`` picks another floating
+dtype); gradients are all-reduced in their own dtype; rates are Python floats.
 """
 from __future__ import annotations
 

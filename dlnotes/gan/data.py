@@ -8,6 +8,9 @@ VEEGAN (Srivastava et al., 2017) and PacGAN (Lin et al., 2018) use two mixtures 
 
 Each mode has equal weight. A common bug builds the ring with ``linspace(0, 2*pi, 8)``, whose
 first and last angles give the same point: 7 distinct modes, not 8.
+
+Dtypes: mode centres are laid out in float64 and samples drawn in float64, then returned in the
+requested ``dtype`` (float32 by default); the digits are float32 unless another dtype is asked for.
 """
 from __future__ import annotations
 

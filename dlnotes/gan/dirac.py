@@ -22,6 +22,9 @@ the unique equilibrium is :math:`(\theta, \psi) = (0, 0)`. Near it the gradient 
 
 Matches: the linearised rates above (``tests/test_gan_dirac.py``); the gradients are torch autograd
 of :func:`dlnotes.gan.losses.discriminator_loss` / :func:`~dlnotes.gan.losses.generator_loss`.
+
+Dtypes: the two parameters are float64 scalars; ``theta``, ``psi``, ``lr`` and ``gamma`` are
+Python or NumPy reals, ``steps`` a Python or NumPy int.
 """
 from __future__ import annotations
 

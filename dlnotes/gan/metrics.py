@@ -8,6 +8,9 @@ Given generated samples :math:`x_1..x_N` (the papers use :math:`N = 2500`) and m
 * the **reverse KL** (PacGAN) is :math:`\sum_k p_k \log(p_k / (1/M))`, where :math:`p_k` is
   the fraction of high-quality samples whose nearest mode is :math:`k` (0 for a uniform
   spread, :math:`\log M` when every high-quality sample sits in one mode).
+
+Dtypes: samples and centres of any floating dtype are upcast to float64 for the distances, so
+fp16 samples are scored without rounding the distances.
 """
 from __future__ import annotations
 

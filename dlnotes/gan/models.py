@@ -4,6 +4,9 @@ Packing (PacGAN, Lin et al., 2018): the discriminator judges :math:`m` samples a
 concatenated, :math:`D(x_1 \oplus \dots \oplus x_m)`, all real or all fake. A collapsed
 generator's packs hold near-identical samples, which real packs almost never do, so the
 discriminator can see the lack of diversity that a one-sample discriminator cannot.
+
+Dtypes: the networks are built in torch's default dtype (float32) on the CPU; move them with
+``.to(device, dtype)``. Sizes are Python or NumPy ints.
 """
 from __future__ import annotations
 

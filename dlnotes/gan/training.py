@@ -4,6 +4,9 @@ Each step draws :math:`B` real samples and :math:`B` latent codes, takes ``d_ste
 discriminator steps on :math:`L_D` (plus :math:`\lambda\,` ``gradient_penalty``) and one
 generator step on :math:`L_G` (see :mod:`dlnotes.gan.losses`). Every switch defaults to the
 plain GAN (non-saturating loss, Adam, no tricks) so an experiment turns on exactly one.
+
+Dtypes: the generator and discriminator are float32 models on ``device``; counts are Python or
+NumPy ints, rates Python or NumPy reals; recorded losses are Python floats.
 """
 from __future__ import annotations
 

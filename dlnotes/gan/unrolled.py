@@ -18,6 +18,9 @@ only sees D's parameters after :math:`k` steps, the cheaper "first-order" varian
 
 Matches: for ``k=0``, :func:`dlnotes.gan.losses.generator_loss` on D itself; for ``k>0`` a hand-unrolled
 reference and finite differences through the steps (``tests/test_gan_unrolled.py``).
+
+Dtypes: the unrolled steps run in the discriminator's own dtype and device (``fake`` and the
+real batches must match it); ``k`` is a Python or NumPy int, ``lr`` a real number.
 """
 from __future__ import annotations
 

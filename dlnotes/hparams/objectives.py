@@ -7,6 +7,8 @@ The Branin function (Dixon & Szegő 1978), a standard test of global optimizers,
 
 on :math:`x_1\in[-5, 10]`, :math:`x_2\in[0, 15]`, has three global minima of value
 :math:`0.397887` (at :math:`(-\pi, 12.275)`, :math:`(\pi, 2.275)`, :math:`(9.42478, 2.475)`).
+
+Dtypes: ``branin`` takes Python or NumPy reals and returns a Python float (float64).
 """
 from __future__ import annotations
 
