@@ -23,14 +23,11 @@ from urllib.parse import urlparse
 
 import pytest
 
+from _browser import missing
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "drills_01_generalization_search.ipynb"
 
-
-def _missing(reason: str):
-    if os.environ.get("DLNOTES_REQUIRE_BROWSER") == "1":
-        pytest.fail(reason + " (DLNOTES_REQUIRE_BROWSER=1, so this is a failure, not a skip)")
-    pytest.skip(reason)
 
 
 def _free_port() -> int:
@@ -42,7 +39,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     if importlib.util.find_spec("jupyterlab") is None:
-        _missing("JupyterLab is not installed (it is in requirements.txt)")
+        missing("JupyterLab is not installed (it is in requirements.txt)")
     work = tmp_path_factory.mktemp("lab")
     shutil.copy(NOTEBOOK, work / NOTEBOOK.name)
     port, token = _free_port(), secrets.token_hex(16)
@@ -80,23 +77,6 @@ def lab(tmp_path_factory):
         log.close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    executable = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    if executable is None:
-        _missing("no chromium found (apt-get install chromium, or set CHROMIUM=/path/to/chrome)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("the Python package playwright is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=executable,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
-        yield b
-        b.close()
 
 
 RUN = r"""async ({index, source}) => {

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
 import re
-import shutil
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+
+from _browser import missing
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,14 +39,6 @@ def toc_pages() -> list[str]:
     return list(walk(yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))))
 
 
-def find_browser() -> str | None:
-    return os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def _missing(reason: str):
-    if os.environ.get("DLNOTES_REQUIRE_BROWSER") == "1":
-        pytest.fail(reason + " (DLNOTES_REQUIRE_BROWSER=1, so this is a failure, not a skip)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
@@ -66,23 +58,6 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def browser():
-    executable = find_browser()
-    if executable is None:
-        _missing("no chromium found (apt-get install chromium, or set CHROMIUM=/path/to/chrome)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("the Python package playwright is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=executable,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        )
-        yield b
-        b.close()
 
 
 def route(r):
