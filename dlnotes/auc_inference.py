@@ -15,10 +15,15 @@ with :math:`S_{10}, S_{01}` their sample variances. For two models scored on the
 the same components give the covariance, and :math:`z = \Delta / \sqrt{\operatorname{Var}_1 +
 \operatorname{Var}_2 - 2\operatorname{Cov}}` tests :math:`\Delta = 0`. The components come from
 mid-ranks in :math:`O(N\log N)` (Sun & Xu, *IEEE Signal Processing Letters* 2014).
+
+Dtypes: labels are 0/1 of any dtype; scores of any float dtype are upcast to float64 (integer
+scores are ranked as integers), the mid-ranks and every variance are float64 (NumPy); half
+precision never enters the arithmetic.
 """
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -33,8 +38,9 @@ def _prepare(y_true, *scores):
     y = _binary_labels(_as_1d(y_true, "y_true")).cpu().numpy()
     out = []
     for k, s in enumerate(scores):
-        t = _finite_scores(_as_1d(s, "y_score" if len(scores) == 1 else f"y_score_{k + 1}"))
-        _same_length(torch.from_numpy(y), t, "y_true and y_score")
+        name = "y_score" if len(scores) == 1 else f"y_score_{k + 1}"
+        t = _finite_scores(_as_1d(s, name), name)
+        _same_length(torch.from_numpy(y), t, f"y_true and {name}")
         out.append(t.cpu().numpy())
     m = int(y.sum())
     n = len(y) - m
@@ -69,8 +75,9 @@ def auc_variance(y_true, y_score) -> tuple[float, float]:
 
 def auc_confidence_interval(y_true, y_score, level: float = 0.95) -> tuple[float, float, float]:
     r"""``(auc, low, high)``: the normal interval :math:`\widehat{\mathrm{AUC}} \pm z_{(1+\text{level})/2}\,\widehat{\sigma}`, clipped to [0, 1]."""
-    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+    if isinstance(level, (bool, np.bool_)) or not isinstance(level, numbers.Real) or not 0 < level < 1:
         raise ValueError(f"level must be strictly between 0 and 1, got {level!r}")
+    level = float(level)  # a np.float32 level would compute the quantile in float32
     auc, var = auc_variance(y_true, y_score)
     half = norm.ppf((1 + level) / 2) * math.sqrt(var)
     return auc, max(0.0, auc - half), min(1.0, auc + half)
@@ -105,8 +112,11 @@ def bootstrap_auc(y_true, y_score, y_score_2=None, n_boot: int = 1000, seed: int
     Positives and negatives are resampled separately (a stratified bootstrap, keeping
     :math:`m` and :math:`n` fixed, which is what DeLong's variance assumes).
     """
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 2:
+    if isinstance(n_boot, (bool, np.bool_)) or not isinstance(n_boot, numbers.Integral) or n_boot < 2:
         raise ValueError(f"n_boot must be an int of at least 2, got {n_boot!r}")
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    n_boot = int(n_boot)
     scores = (y_score,) if y_score_2 is None else (y_score, y_score_2)
     pos, ss, m, n = _prepare(y_true, *scores)
     rng = np.random.default_rng(seed)

@@ -8,8 +8,13 @@ reliability curve and the expected calibration error (ECE, Guo et al., *On calib
 modern neural networks*, ICML 2017) isolate calibration. Negative sampling at rate :math:`r`
 inflates the probabilities; :func:`correct_negative_sampling` inverts it (He et al., *Practical
 lessons from predicting clicks on ads at Facebook*, 2014).
+
+Dtypes: labels are 0/1 of any dtype; probabilities of any float dtype (fp16 and bf16 included)
+and sample weights are upcast to float64 before the logarithms, so the results are float64.
 """
 from __future__ import annotations
+
+import numbers
 
 import numpy as np
 import torch
@@ -39,7 +44,9 @@ def log_loss(y_true, y_prob, *, sample_weight=None, eps: float | None = None) ->
     p = _probs(y_prob)
     y = _binary_labels(_as_1d(y_true, "y_true")).to(p.device).double()
     _same_length(y, p, "y_true and y_prob")
-    e = np.finfo(np.float64).eps if eps is None else eps
+    if eps is not None and (isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real)):
+        raise TypeError(f"eps must be a number in (0, 0.5) or None, got {eps!r}")
+    e = np.finfo(np.float64).eps if eps is None else float(eps)
     if not 0 < e < 0.5:
         raise ValueError(f"eps must be in (0, 0.5), got {e}")
     p = p.clamp(e, 1 - e)
@@ -61,8 +68,9 @@ def calibration_curve(y_true, y_prob, *, n_bins: int = 10, strategy: str = "unif
     Matches: ``sklearn.calibration.calibration_curve(y_true, y_prob, n_bins=n_bins,
     strategy=strategy)`` for the first two arrays.
     """
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int) or n_bins < 1:
+    if isinstance(n_bins, (bool, np.bool_)) or not isinstance(n_bins, numbers.Integral) or n_bins < 1:
         raise ValueError(f"n_bins must be a positive int, got {n_bins!r}")
+    n_bins = int(n_bins)
     if strategy not in ("uniform", "quantile"):
         raise ValueError(f"strategy must be 'uniform' or 'quantile', got {strategy!r}")
     p = _probs(y_prob).cpu().numpy()
@@ -96,7 +104,8 @@ def correct_negative_sampling(y_prob, rate: float) -> np.ndarray:
 
     Sampling multiplies the odds by :math:`1/r`; this divides them back.
     """
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 1:
+    if isinstance(rate, (bool, np.bool_)) or not isinstance(rate, numbers.Real) or not 0 < rate <= 1:
         raise ValueError(f"rate must be in (0, 1], got {rate!r}")
+    rate = float(rate)
     q = _probs(y_prob).cpu().numpy()
     return q / (q + (1 - q) / rate)

@@ -4,6 +4,10 @@ r"""Small data sets for the generalization chapter, generated or shipped with sc
   under/overfitting example (fit it with polynomials of growing degree);
 * scikit-learn's 1,797 handwritten digits (8×8, values 0..16) as tensors;
 * augmentations (数据增强) written with torch ops: shifts and small rotations, drawn per image.
+
+Dtypes: generated data is float64 by default (``dtype=`` picks another floating dtype); the
+digits come as float32 (or the requested floating dtype) with int64 labels. Polynomial features
+and the augmentations compute in their input's own dtype and device.
 """
 from __future__ import annotations
 

@@ -13,6 +13,9 @@ process the average is just the gradient of :math:`b` samples.
 The large-batch rule of Goyal et al. (2017, arXiv:1706.02677) — multiply the learning rate by
 :math:`k` when the batch grows :math:`k`-fold, and ramp it up linearly over the first epochs —
 is :func:`linear_scaling_run`.
+
+Dtypes: the models train in float32 by default (``digits_cnn(dtype=...)`` picks another floating
+dtype); gradients are all-reduced in their own dtype; rates are Python floats.
 """
 from __future__ import annotations
 
@@ -149,6 +152,10 @@ def warmup_linear_lr(step: int, base_lr: float, k: float, warmup_steps: int) -> 
     Matches: ``torch.optim.lr_scheduler.LinearLR(opt, start_factor=1/k, total_iters=T_w)`` on
     an optimizer whose ``lr`` is :math:`k\eta`.
     """
+    for name, value in (("step", step), ("warmup_steps", warmup_steps)):
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < 0:
+            raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+    base_lr, k = float(_positive(base_lr, "base_lr", Real)), float(_positive(k, "k", Real))
     if warmup_steps <= 0:
         return base_lr * k
     return base_lr * (1 + (k - 1) * min(1.0, step / warmup_steps))

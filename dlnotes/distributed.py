@@ -9,6 +9,9 @@ and sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` and the rendezvous address for
 processes, joins them in one group (``gloo`` on CPUs, ``nccl`` on GPUs) through a rendezvous
 store on a free port of this machine, calls ``fn(rank, *args)`` in each, returns the results in
 rank order, re-raises a worker's exception with its traceback, and tears the group down.
+
+Dtypes: none of its own: it starts processes and process groups; the tensors the workers
+exchange keep their dtype (``gloo`` on CPUs, ``nccl`` for CUDA tensors).
 """
 from __future__ import annotations
 

@@ -6,6 +6,9 @@ once the model starts fitting noise. Early stopping (Prechelt, 1998; Goodfellow 
 larger than ``min_delta``, then restores the weights of the best epoch. For a linear model
 trained by gradient descent, stopping after :math:`t` steps of size :math:`\eta` acts like an
 L2 penalty with :math:`\lambda \approx 1/(t\eta)`: fewer steps, smaller weights.
+
+Dtypes: the monitored value may be a Python or NumPy real or a one-element tensor (read with
+``.item()``); the best value is kept as a Python float (float64).
 """
 from __future__ import annotations
 

@@ -10,6 +10,11 @@ so step :math:`t-j` carries weight :math:`(1-\text{decay})\,\text{decay}^{j}`: a
 roughly the last :math:`1/(1-\text{decay})` steps. The notes write the same rule as
 :math:`EMA_t = \alpha x_t + (1-\alpha) EMA_{t-1}`, i.e. :math:`\alpha = 1 - \text{decay}`.
 The averaged copy is used for evaluation only; training continues on the raw weights.
+
+Dtypes: the average is kept in each parameter's own dtype and device, fp16 and bf16 included:
+the floating-point tensors are updated by one fused ``lerp`` in their dtype, as
+``torch.optim.swa_utils.get_ema_multi_avg_fn`` does. Buffers are copied (with
+``use_buffers=True`` they are averaged too, integer ones truncated to their dtype).
 """
 from __future__ import annotations
 

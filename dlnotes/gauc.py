@@ -5,6 +5,10 @@ ranking users against each other (knowing who clicks a lot) without ranking any 
 better. Zhu et al. (*Optimized cost per click in Taobao display advertising*, KDD 2017)
 introduced the per-user average, and the Deep Interest Network paper (Zhou et al., KDD 2018)
 made it the standard offline metric, weighted by impressions.
+
+Dtypes: labels are 0/1 of any dtype; scores are ranked as float64 (float scores of any
+precision) or exactly as int64 (integer scores); group ids may be integers or strings. The
+result is a Python float (float64).
 """
 from __future__ import annotations
 

@@ -10,6 +10,10 @@ weights,
 so the signal keeps its scale when :math:`n_\ell\operatorname{Var}[W_\ell]\,\mathbb E[x^2]/\operatorname{Var}[y]`
 is 1. :func:`forward_stats` measures the left-hand side of every layer in one forward pass, and
 :func:`first_nonfinite` finds where a forward pass first overflows.
+
+Dtypes: the model runs in its own dtype (half precision included: that is where overflow is
+looked for); each recorded input and output is upcast to float64 before its mean and variance
+are taken, so the statistics of an fp16 layer do not overflow themselves.
 """
 from __future__ import annotations
 

@@ -8,6 +8,10 @@ r"""Training runs under a learning-rate schedule (chapter 6): the loops the expe
   blows up.
 
 The schedules themselves are pure functions in :mod:`dlnotes.schedules`.
+
+Dtypes: the model and the data keep their own dtype and device (the loop does not cast);
+``descend`` draws its gradient noise in ``x0``'s dtype; recorded losses, rates and update sizes
+are Python floats (float64).
 """
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ from typing import Callable
 import torch
 
 from .schedules import Schedule, _int, _real, as_scheduler
+
+__all__ = ["fit", "descend", "lr_range_test"]
 
 
 def fit(
@@ -49,6 +55,8 @@ def fit(
         raise TypeError(f"X and y must be torch.Tensors, got {type(X).__name__} and {type(y).__name__}")
     if X.shape[0] != y.shape[0] or X.shape[0] == 0:
         raise ValueError(f"X and y must hold the same, non-zero number of rows, got {X.shape[0]} and {y.shape[0]}")
+    if y.dim() == 1 and (y.is_floating_point() or y.is_complex()):
+        raise TypeError(f"y must hold integer class labels (int64), got dtype {y.dtype}")
     n_steps = _int("steps", steps, 1)
     b = _int("batch_size", batch_size, 1)
     scheduler = as_scheduler(optimizer, schedule) if schedule is not None else None
@@ -57,6 +65,7 @@ def fit(
     loss_fn = torch.nn.CrossEntropyLoss()
     history = {"lr": [], "loss": [], "update_rms": [], "diverged": False}
     order, pos = torch.randperm(len(X), generator=generator), 0
+    modes = {m: m.training for m in model.modules()}  # restored at the end
     model.train()
     for _ in tqdm(range(n_steps), disable=not progress):
         if pos + b > len(X):
@@ -86,6 +95,8 @@ def fit(
         history["test_acc"] = math.nan
         if X_test is not None and y_test is not None:
             history["test_acc"] = (model(X_test).argmax(1) == y_test).float().mean().item()
+    for m, training in modes.items():
+        m.train(training)
     return history
 
 
@@ -164,6 +175,8 @@ def lr_range_test(
     if beta >= 1:
         raise ValueError(f"beta must be below 1, got {beta}")
     factor = _real("diverge_factor", diverge_factor, 1.0, open_low=True)
+    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise TypeError(f"X and y must be torch.Tensors, got {type(X).__name__} and {type(y).__name__}")
     if X.shape[0] != y.shape[0] or X.shape[0] == 0:
         raise ValueError(f"X and y must hold the same, non-zero number of rows, got {X.shape[0]} and {y.shape[0]}")
     optimizer = make_optimizer(list(model.parameters()), lo)
@@ -171,6 +184,7 @@ def lr_range_test(
     loss_fn = torch.nn.CrossEntropyLoss()
     out = {"lr": [], "loss": [], "smoothed": []}
     avg, order, pos = 0.0, torch.randperm(len(X), generator=generator), 0
+    modes = {m: m.training for m in model.modules()}  # restored at the end
     model.train()
     for k in range(K):
         rate = lo * (hi / lo) ** (k / (K - 1))
@@ -193,6 +207,8 @@ def lr_range_test(
         out["smoothed"].append(smoothed)
         if smoothed > factor * min(out["smoothed"]):
             break
+    for m, training in modes.items():
+        m.train(training)
     sm = out["smoothed"]
     i_min = min(range(len(sm)), key=sm.__getitem__)
     slopes = [(sm[i + 1] - sm[i]) / math.log10(out["lr"][i + 1] / out["lr"][i]) for i in range(i_min)]

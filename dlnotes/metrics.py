@@ -16,10 +16,16 @@ are in :mod:`dlnotes.calibration`, confidence intervals for AUC in :mod:`dlnotes
 
 Every function accepts NumPy arrays, Python sequences or torch tensors (CPU or GPU) and
 computes with torch on the scores' device. Labels for the ranking metrics are 0/1 (or bool).
+
+Dtypes: labels are 0/1 of any dtype (bool, int, float); float scores of any precision are
+upcast to float64 (fp16/bf16 values exactly), integer scores are ranked as int64, exactly
+(float64 would merge values above 2**53). Results are float64: Python floats, float64 arrays,
+and int64 counts for an unweighted confusion matrix.
 """
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -114,7 +120,7 @@ def precision_recall_f1(y_true, y_pred, *, average: str | None = "binary", zero_
     """
     if average not in _AVERAGES:
         raise ValueError(f"average must be one of {_AVERAGES}, got {average!r}")
-    if isinstance(zero_division, bool) or not isinstance(zero_division, (int, float)) or not (
+    if isinstance(zero_division, (bool, np.bool_)) or not isinstance(zero_division, numbers.Real) or not (
         zero_division in (0, 1) or math.isnan(zero_division)
     ):
         raise ValueError(f"zero_division must be 0.0, 1.0 or nan, got {zero_division!r}")

@@ -12,6 +12,10 @@ them into a real ``torch`` scheduler in one line::
 Sources: SGDR, Loshchilov & Hutter (2017), arXiv:1608.03983 (cosine, warm restarts);
 Goyal et al. (2017), arXiv:1706.02677 (linear warm-up); Smith & Topin (2019),
 arXiv:1708.07120 (one-cycle); Robbins & Monro (1951) (conditions for decaying steps).
+
+Dtypes: steps and sizes are Python or NumPy ints (``cosine_warm_restarts_lr`` also takes a
+fractional epoch); rates are Python or NumPy reals, computed and returned in float64. No
+tensors are involved, so there is no half-precision path.
 """
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ from torch.optim.lr_scheduler import LambdaLR
 __all__ = [
     "step_lr", "multistep_lr", "exponential_lr", "inverse_time_lr", "cosine_annealing_lr",
     "linear_warmup_lr", "warmup_cosine_lr", "cosine_warm_restarts_lr", "one_cycle_lr",
-    "as_scheduler", "torch_lrs", "fit", "descend"
+    "as_scheduler", "torch_lrs",
 ]
 
 Schedule = Callable[[int], float]

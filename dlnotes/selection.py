@@ -9,6 +9,10 @@ are scarce, K-fold cross-validation (Stone, 1974), which averages K validation s
           \frac{1}{|V_k|}\sum_{i\in V_k} \ell\big(f^{(-k)}(x_i), y_i\big),
 
 where :math:`f^{(-k)}` is trained on every fold but :math:`V_k`.
+
+Dtypes: index splits are NumPy int arrays; ``evaluate`` and ``fit_classifier`` run the model in
+its own dtype (``X`` must share it, half precision included) with int64 labels, and return
+losses and accuracies as Python floats.
 """
 from __future__ import annotations
 

@@ -12,6 +12,9 @@ Per layer and training step it communicates one all-reduce of :math:`2C+1` numbe
 (per-channel sums, sums of squares, and the count) and one of :math:`2C` numbers backward (the
 two per-channel gradient sums). ``torch.nn.SyncBatchNorm`` works only on GPU tensors; this one
 works on any device and backend, CPU processes with ``gloo`` included.
+
+Dtypes: float16, bfloat16, float32, float64; half-precision input is normalised with statistics
+gathered in float32 and the output is cast back to the input's dtype, as ``torch.nn.SyncBatchNorm`` does.
 """
 from __future__ import annotations
 

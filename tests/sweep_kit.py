@@ -195,7 +195,7 @@ def unchanged(args: dict, snap: dict) -> list[str]:
             if not torch.equal(torch.nan_to_num(now.detach()), torch.nan_to_num(before)):
                 problems.append(f"{k}: tensor changed in place")
         elif isinstance(now, np.ndarray):
-            if not np.array_equal(now, before, equal_nan=True):
+            if not np.array_equal(now, before, equal_nan=before.dtype.kind in "fc"):
                 problems.append(f"{k}: array changed in place")
     return problems
 
@@ -211,6 +211,12 @@ def verdict(spec: Spec, arg: str, kind: str) -> str | None:
                     v.train(training)
             snap = snapshot(args, spec)
             ok, got = call(spec.fn, args)
+            if not ok and spec.reference is not None:  # a spec of an input that must be refused
+                ok_ref, ref = call(spec.reference, dict(spec.args))
+                if not ok_ref and type(got) is type(ref) and isinstance(got, CLEAR):
+                    if problems := unchanged(args, snap):
+                        return "; ".join(problems)
+                    continue  # refused with the reference's clear error type, inputs untouched
             if not ok:
                 return f"the valid call raised {type(got).__name__}: {got}"
             problems = unchanged(args, snap)

@@ -42,13 +42,9 @@ SPECS["hparams.search.best_trial"] = Spec(lambda trials: float(search.best_trial
 SPECS["hparams.search.best_trial(all failed)"] = Spec(
     lambda trials: search.best_trial(trials), dict(trials=TRIALS.assign(state="FAIL")),
     reference=lambda trials: (_ for _ in ()).throw(ValueError("trials")))
-XFAIL[("hparams.search.best_trial(all failed)", "base", "base")] = \
-    "hparams: best_trial with every trial failed raises a pandas error (fixed on another branch)"
 SPECS["hparams.search.bayes_search(values above 1e154)"] = Spec(
     lambda: len(search.bayes_search(lambda p: 1e160 * (1 + p["x"] ** 2), {"x": space.Float(-1.0, 1.0)}, 7, n_initial=3)),
     {}, reference=lambda: 7)
-XFAIL[("hparams.search.bayes_search(values above 1e154)", "base", "base")] = \
-    "hparams: bayes_search fails inside torch.distributions for objective values above ~1e154 (fixed on another branch)"
 SPECS["hparams.search.trials_to_reach"] = Spec(search.trials_to_reach, dict(trials=TRIALS, target=1e9), numbers=("target",),
                                                reference=lambda trials, target: 1.0, skip=(("target", "nan"),))
 UX = np.random.default_rng(0).random((6, 2))
@@ -66,8 +62,6 @@ SPECS["hparams.space.SearchSpace"] = Spec(lambda u: space.SearchSpace(SPACE).fro
 SPECS["hparams.space.SearchSpace(short vector)"] = Spec(lambda u: space.SearchSpace(SPACE).from_unit(u),
                                                         dict(u=np.array([0.5])),
                                                         reference=lambda u: (_ for _ in ()).throw(ValueError("u")))
-XFAIL[("hparams.space.SearchSpace(short vector)", "base", "base")] = \
-    "hparams: SearchSpace.from_unit with a short vector returns a partial dict (fixed on another branch)"
 SPECS["hparams.space.as_space"] = Spec(lambda s: list(space.as_space(s)), dict(s=SPACE), reference=lambda s: list(s))
 SPECS["hparams.gp.RBF"] = Spec(lambda A, length_scale=0.7: gp.RBF(length_scale, 2.0)(A, A), dict(A=torch.tensor(UX), length_scale=0.7),
                                tensors=("A",), numbers=("length_scale",), nonneg=("length_scale",), rtol=1e-12,
@@ -89,6 +83,30 @@ def sk_gp_predict(cls_kernel, X, y):
     return torch.as_tensor(mean), torch.as_tensor(std)
 
 
+def lml(kernel, X, y, alpha=1e-6):
+    """The log marginal likelihood of standardized y under a fitted kernel (what both fits maximise)."""
+    X, y = np64(X), np64(y)
+    y = (y - y.mean()) / y.std()
+    ls = np.asarray(kernel.length_scale)
+    K = kernel.variance * np.exp(-0.5 * (((X[:, None, :] - X[None, :, :]) / ls) ** 2).sum(-1)) + alpha * np.eye(len(X))
+    L = np.linalg.cholesky(K)
+    return float(-0.5 * y @ np.linalg.solve(K, y) - np.log(np.diag(L)).sum())
+
+
+class _SkFitted:
+    def __init__(self, X, y):
+        k = _SkGPR(_SkC(1.0, (1e-3, 1e3)) * _SkRBF(np.ones(np64(X).shape[1]), (1e-3, 1e3)), alpha=1e-6,
+                   normalize_y=True, n_restarts_optimizer=0, random_state=0).fit(np64(X), np64(y)).kernel_
+        self.variance, self.length_scale = k.k1.constant_value, k.k2.length_scale
+
+
+XG = np.random.default_rng(1).random((10, 2))
+YG = np.sin(3 * XG[:, 0]) + 0.1 * XG[:, 1]
+SPECS["hparams.gp.fit_kernel"] = Spec(lambda X, y: lml(gp.fit_kernel(X, y, n_restarts=0), X, y) >= lml(_SkFitted(X, y), X, y) - 1e-3,
+                                      dict(X=torch.tensor(XG), y=torch.tensor(YG)), tensors=("X", "y"),
+                                      reference=lambda X, y: True,
+                                      kinds=("float32", "numpy", "nan", "empty", "single", "extra_dim"),
+                                      skip=(("y", "float32"), ("y", "numpy")))  # one start each: L-BFGS fits are slow
 SPECS["hparams.gp.GaussianProcessRegressor"] = Spec(gp_predict, dict(cls_kernel=None, X=UX, y=(UX ** 2).sum(1)),
                                                     tensors=(), reference=sk_gp_predict, rtol=1e-6)
 SPECS["hparams.gp.expected_improvement"] = Spec(
@@ -133,30 +151,9 @@ def _grid_objective(trial):
 
 
 SPECS["hparams.parallel.run_workers(retry after a bad grid)"] = Spec(retry_after_bad_grid, {}, reference=lambda: 2)
-XFAIL[("hparams.parallel.run_workers(retry after a bad grid)", "base", "base")] = \
-    "hparams: run_workers creates the study before validating the grid; the corrected retry fails (fixed on another branch)"
 EXEMPT_OTHERS = {
     "SEARCHES": "a dict of the searches swept above", "Dimension": "the abstract base of Float, Int, Categorical",
     "BatchNormFunction": "the autograd.Function behind batch_norm_hand",
     "iris_svc_objective": "an Optuna objective (takes a trial); run in test_hparams_tuning.py",
     "journal_storage": "opens an Optuna journal file; exercised through run_workers",
 }
-for spec, arg, kinds, why in (
-        ("hparams.search.trials_to_reach", "target", ("number:bool", "number:str"), "target=True / '1e9' not refused clearly"),
-        ("hparams.space.Float", "u", ("number:bool", "number:nan"), "from_unit accepts u=True and u=NaN"),
-        ("hparams.gp.RBF", "A", ("list", "extra_dim"), "a list or 3-D input fails deep inside torch"),
-        ("hparams.gp.RBF", "length_scale", ("number:bool", "number:str"), "length_scale=True / '0.7' accepted"),
-        ("hparams.gp.expected_improvement", "best", ("number:bool", "number:str"), "best=True / '0.2' not refused clearly"),
-        ("hparams.gp.expected_improvement", "xi", ("number:np.float32", "number:bool", "number:str"),
-         "xi as np.float32 computes in float32; True / '0' not refused clearly"),
-        ("hparams.digits.mlp", "dropout", ("number:bool", "number:nan", "number:str"), "dropout not validated"),
-        ("hparams.digits.mlp", "width", ("size:below_min", "size:negative", "size:float", "size:bool"), "width not validated"),
-        ("hparams.digits.digits_split", "val_fraction", ("number:np.float32", "number:str"),
-         "np.float32 refused by scikit-learn underneath; a str not refused clearly"),
-        ("hparams.digits.accuracy", "base", ("base",), "accuracy() leaves the model in eval mode (must restore train())"),
-        ("hparams.digits.train_mlp", "epochs", ("size:np.int64",), "NumPy scalars refused where Python numbers work"),
-        ("hparams.digits.fit_sgd", "lr", ("number:bool", "number:str"), "lr not validated"),
-        ("hparams.digits.fit_sgd", "batch_size", ("size:np.int64",), "NumPy scalars refused where Python numbers work"),
-        ("hparams.digits.fit_sgd", "epochs", ("size:np.int64",), "NumPy scalars refused where Python numbers work")):
-    for kind in kinds:
-        XFAIL[(spec, arg, kind)] = f"hparams: {why} (another branch owns this module)"

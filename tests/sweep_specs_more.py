@@ -297,27 +297,3 @@ EXEMPT = {
     "TrainResult": "the result type of train_regression",
 }
 XFAIL: dict[tuple[str, str, str], str] = {}
-_NUMPY = "NumPy scalars refused where Python numbers work"
-for spec, arg, kinds, why in (
-        ("gan.models.GaussianNoise", "std", ("number:bool", "number:str"), "std=True / '0.1' accepted or an obscure error"),
-        ("gan.models.mlp_generator", "hidden", ("size:np.int64",), _NUMPY),
-        ("gan.models.mlp_generator", "depth", ("size:np.int64",), _NUMPY),
-        ("gan.models.mlp_discriminator", "hidden", ("size:np.int64",), _NUMPY),
-        ("gan.models.mlp_discriminator", "depth", ("size:np.int64",), _NUMPY),
-        ("gan.models.conv_discriminator", "channels", ("size:below_min", "size:negative", "size:bool"),
-         "channels=0/-1/True not validated"),
-        ("gan.data.ring_centers", "radius", ("number:bool", "number:str"), "radius=True / '1.0' not refused clearly"),
-        ("gan.data.ring_centers", "n_modes", ("size:np.int64",), _NUMPY),
-        ("gan.data.grid_centers", "spacing", ("number:bool", "number:str"), "spacing=True / '2.0' not refused clearly"),
-        ("gan.data.grid_centers", "side", ("size:np.int64",), _NUMPY),
-        ("gan.data.sample_mixture", "n", ("size:np.int64",), _NUMPY),
-        ("gan.metrics.mode_metrics", "std", ("number:bool", "number:str"), "std=True / '0.01' not refused clearly"),
-        ("gan.training.lr_factor", "step", ("size:below_min", "size:negative", "size:bool"), "step=-1/True not validated"),
-        ("gan.training.lr_factor", "steps", ("size:below_min", "size:negative", "size:float", "size:bool"),
-         "steps=0/-1/1.5/True not validated"),
-        ("gan.training.train_gan", "lr_d", ("number:bool", "number:str"), "lr_d=True / '0.001' not refused clearly"),
-        ("gan.training.train_gan", "steps", ("size:np.int64",), _NUMPY),
-        ("gan.training.train_gan", "batch_size", ("size:np.int64",), _NUMPY)):
-    module = spec.split(".")[0] + "." + spec.split(".")[1]
-    for kind in kinds:
-        XFAIL[(spec, arg, kind)] = f"{module}: {why} (another branch owns this module)"

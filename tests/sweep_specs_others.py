@@ -15,7 +15,7 @@ from sklearn import metrics as skm
 from sklearn.model_selection import KFold
 from sklearn.preprocessing import PolynomialFeatures
 
-from dlnotes import data, early_stopping, ema, metrics, norm, schedules, selection
+from dlnotes import data, early_stopping, ema, lr_experiments, metrics, norm, schedules, selection
 from sweep_kit import Spec
 
 g = torch.Generator().manual_seed(2)
@@ -49,8 +49,6 @@ BIG = torch.tensor([2**53, 2**53 + 1, 2**53 + 2, 2**53 + 3], dtype=torch.int64)
 SPECS["metrics.roc_auc(int64 above 2**53)"] = Spec(
     metrics.roc_auc, dict(y_true=torch.tensor([0, 1, 0, 1]), y_score=BIG),
     reference=lambda y_true, y_score: skm.roc_auc_score(y_true.numpy(), y_score.numpy()))
-XFAIL[("metrics.roc_auc(int64 above 2**53)", "base", "base")] = \
-    "metrics: int64 scores above 2**53 are cast to float64 and tie (fixed on another branch)"
 SPECS["metrics.average_precision"] = Spec(
     metrics.average_precision, dict(y_true=YT, y_score=YS), tensors=("y_true", "y_score"), kinds=_SCORE_KINDS,
     rtol=1e-12, reference=lambda y_true, y_score: skm.average_precision_score(np64(y_true), np64(y_score)))
@@ -78,8 +76,6 @@ SPECS["metrics.group_auc"] = Spec(metrics.group_auc, dict(y_true=YT, y_score=YS,
 SPECS["metrics.group_auc(string ids)"] = Spec(
     metrics.group_auc, dict(y_true=YT, y_score=YS, groups=np.array(["a"] * 4 + ["b"] * 6)),
     reference=lambda y_true, y_score, groups: metrics.group_auc(y_true, y_score, GROUPS))
-XFAIL[("metrics.group_auc(string ids)", "base", "base")] = \
-    "metrics: group_auc rejects string user ids (fixed on another branch)"
 
 
 # ---------------------------------------------------------------- schedules
@@ -104,9 +100,8 @@ SPECS["schedules.step_lr"] = Spec(schedules.step_lr, dict(step=7, lr=0.1, step_s
                                   nonneg=("lr", "gamma"), sizes={"step": 0, "step_size": 1}, rtol=1e-15,
                                   reference=lambda step, lr, step_size, gamma: lr * gamma ** (step // step_size))
 SPECS["schedules.step_lr(gamma > 1, large step)"] = Spec(
-    schedules.step_lr, dict(step=10**6, lr=1.0, step_size=1, gamma=2.0), reference=lambda **_: math.inf)
-XFAIL[("schedules.step_lr(gamma > 1, large step)", "base", "base")] = \
-    "schedules: step_lr overflows (OverflowError) for gamma > 1 and a large step (fixed on another branch)"
+    schedules.step_lr, dict(step=10**6, lr=1.0, step_size=1, gamma=2.0),
+    reference=lambda **_: (_ for _ in ()).throw(ValueError("gamma")))  # an infinite rate is refused clearly
 SPECS["schedules.exponential_lr"] = Spec(schedules.exponential_lr, dict(step=4, lr=0.1, gamma=0.9), numbers=("lr", "gamma"),
                                          nonneg=("lr", "gamma"), sizes={"step": 0}, rtol=1e-15,
                                          reference=lambda step, lr, gamma: lr * gamma**step)
@@ -124,12 +119,12 @@ for name, kw, nums, sizes in (
          {"step": 0, "total_steps": 1}),
         ("cosine_warm_restarts_lr", dict(step=25, lr=0.1, T_0=5, T_mult=2), ("lr",), {"step": 0, "T_0": 1}),
         ("one_cycle_lr", dict(step=5, max_lr=0.1, total_steps=10), ("max_lr",), {"step": 0, "total_steps": 1})):
-    SPECS[f"schedules.{name}"] = Spec(getattr(schedules, name), kw, numbers=nums, nonneg=nums, sizes=sizes)
+    SPECS[f"schedules.{name}"] = Spec(getattr(schedules, name), kw, numbers=nums, nonneg=nums, sizes=sizes,
+                                      skip=(("step", "float"),) if name == "cosine_warm_restarts_lr" else ())
+    # (cosine_warm_restarts_lr takes fractional epochs, as torch's CosineAnnealingWarmRestarts.step(epoch) does)
 SPECS["schedules.cosine_warm_restarts_lr(step 1e12)"] = Spec(
     within(2.0)(schedules.cosine_warm_restarts_lr), dict(step=10**12 + 1, lr=0.1, T_0=3, T_mult=1),
     reference=lambda step, lr, T_0, T_mult: 0.05 * (1 + math.cos(math.pi * (step % T_0) / T_0)), rtol=1e-9)
-XFAIL[("schedules.cosine_warm_restarts_lr(step 1e12)", "base", "base")] = \
-    "schedules: cosine_warm_restarts_lr loops over cycles (hangs at step 1e12; fixed on another branch)"
 
 
 def scheduled_lrs(schedule):
@@ -147,8 +142,6 @@ SPECS["schedules.as_scheduler"] = Spec(scheduled_lrs, dict(schedule=lambda k: 0.
                                        reference=lambda schedule: [0.05, 0.025, 0.0125])
 SPECS["schedules.as_scheduler(NaN rate)"] = Spec(lambda: scheduled_lrs(lambda k: math.nan if k else 0.1), {},
                                                  reference=lambda: (_ for _ in ()).throw(ValueError("schedule")))
-XFAIL[("schedules.as_scheduler(NaN rate)", "base", "base")] = \
-    "schedules: as_scheduler accepts a schedule returning NaN or a negative rate (fixed on another branch)"
 SPECS["schedules.torch_lrs"] = Spec(lambda num_steps, lr: schedules.torch_lrs(
     lambda o: torch.optim.lr_scheduler.StepLR(o, 2, 0.5), num_steps, lr), dict(num_steps=5, lr=1.0),
     sizes={"num_steps": 1}, numbers=("lr",), nonneg=("lr",), reference=lambda num_steps, lr: [
@@ -157,15 +150,31 @@ XF = torch.randn(20, 3, generator=g)
 YF = (XF @ torch.tensor([1.0, -2.0, 0.5]) > 0).long()
 
 
-def fit_once(X, y, steps, lr=0.1):
+LR_MODEL = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Dropout(0.2), torch.nn.Linear(4, 2))
+LR_START = {k: v.clone() for k, v in LR_MODEL.state_dict().items()}
+
+
+def fit_once(model, X, y, steps, lr=0.1):
+    model.load_state_dict(LR_START)  # every case trains the same model from the same weights
+    torch.manual_seed(0)  # dropout
+    return lr_experiments.fit(model, torch.optim.SGD(model.parameters(), lr=lr), X, y, steps, batch_size=8)
+
+
+def range_test(model, X, y, min_lr, max_lr, steps):
+    model.load_state_dict(LR_START)
     torch.manual_seed(0)
-    model = torch.nn.Linear(3, 2)
-    return schedules.fit(model, torch.optim.SGD(model.parameters(), lr=lr), X, y, steps, batch_size=8)
+    return lr_experiments.lr_range_test(model, lambda ps, lr: torch.optim.SGD(ps, lr=lr), X, y, min_lr, max_lr, steps,
+                                        batch_size=8)
 
 
-SPECS["schedules.fit"] = Spec(fit_once, dict(X=XF, y=YF, steps=3), tensors=("X", "y"), sizes={"steps": 1},
-                              kinds=("noncontiguous", "empty", "single", "nan", "extra_dim"))
-SPECS["schedules.descend"] = Spec(lambda x0, steps, noise_std=0.0: schedules.descend(
+SPECS["lr_experiments.fit"] = Spec(fit_once, dict(model=LR_MODEL, X=XF, y=YF, steps=3), tensors=("X", "y"),
+                                   sizes={"steps": 1}, mutates=("model",),
+                                   kinds=("noncontiguous", "empty", "single", "nan", "extra_dim", "numpy"))
+SPECS["lr_experiments.lr_range_test"] = Spec(range_test, dict(model=LR_MODEL, X=XF, y=YF, min_lr=1e-3, max_lr=1.0, steps=4),
+                                             tensors=("X",), numbers=("min_lr", "max_lr"), nonneg=("min_lr", "max_lr"),
+                                             sizes={"steps": 2}, mutates=("model",),
+                                             kinds=("noncontiguous", "empty", "single", "nan", "numpy"))
+SPECS["lr_experiments.descend"] = Spec(lambda x0, steps, noise_std=0.0: lr_experiments.descend(
     lambda x: 2 * x, x0, lambda ps: torch.optim.SGD(ps, lr=0.1), steps, noise_std=noise_std), dict(
     x0=torch.ones(4, dtype=torch.float64), steps=3, noise_std=0.0), tensors=("x0",), sizes={"steps": 1},
     numbers=("noise_std",), nonneg=("noise_std",), reference=lambda x0, steps, noise_std: torch.as_tensor(x0) * 0.8**steps,
@@ -195,15 +204,6 @@ for name, tcls, ctor, base in (("BatchNorm", torch.nn.BatchNorm1d, (4,), XN), ("
         lambda x, _o=ours, _c=ctor: norm_run(_o, _c, x)[0].float(),
         dict(x=(base * 1000).half()), reference=lambda x, _t=tcls, _c=ctor: norm_run(_t, _c, x)[0].float(),
         rtol=2e-2)
-    XFAIL[(f"norm.{name}(fp16, std 1000)", "base", "base")] = \
-        f"norm: {name} computes fp16 statistics in fp16, the variance overflows (fixed on another branch)"
-XFAIL[("metrics.precision_recall_f1", "zero_division", "number:np.float32")] = \
-    "metrics: zero_division refuses np.float32(0.0) (NumPy scalars, fixed on another branch)"
-XFAIL[("schedules.fit", "y", "nan")] = \
-    "schedules: fit passes float labels to cross_entropy (a RuntimeError that does not name y)"
-XFAIL[("norm.BatchNorm", "x", "empty")] = "norm: an empty batch fills BatchNorm's running stats with NaN (fixed on another branch)"
-XFAIL[("norm.InstanceNorm", "x", "empty")] = "norm: InstanceNorm with N = 0 raises IndexError (fixed on another branch)"
-XFAIL[("norm.GroupNorm", "x", "empty")] = "norm: GroupNorm with N = 0 raises RuntimeError (fixed on another branch)"
 WB = (torch.ones(4, dtype=torch.float64), torch.zeros(4, dtype=torch.float64))
 SPECS["norm.batch_norm_hand"] = Spec(lambda x, eps=1e-5: norm.batch_norm_hand(x, *WB, eps), dict(x=XN, eps=1e-5),
                                      tensors=("x",), numbers=("eps",), nonneg=("eps",), rtol=1e-10,
@@ -222,9 +222,6 @@ def double_backward(fn):
 SPECS["norm.batch_norm_hand(double backward)"] = Spec(
     lambda: double_backward(lambda x: norm.batch_norm_hand(x, *WB)), {}, rtol=1e-8,
     reference=lambda: double_backward(lambda x: F.batch_norm(x, None, None, *WB, True, 0.0, 1e-5)))
-XFAIL[("norm.batch_norm_hand(double backward)", "base", "base")] = \
-    "norm: batch_norm_hand's backward is not twice differentiable and gives a wrong second derivative " \
-    "(fixed on another branch)"
 
 # ---------------------------------------------------------------- data, EMA, early stopping, selection
 XD = torch.linspace(-1, 1, 7, dtype=torch.float64)

@@ -25,17 +25,20 @@ import dlnotes
 from sweep_kit import cases, verdict
 from sweep_specs_core import EXEMPT as EXEMPT_CORE
 from sweep_specs_core import SPECS as SPECS_CORE
+from sweep_specs_drills import EXEMPT as EXEMPT_DRILLS
+from sweep_specs_drills import SPECS as SPECS_DRILLS
 from sweep_specs_more import EXEMPT as EXEMPT_MORE
 from sweep_specs_more import SPECS as SPECS_MORE
 from sweep_specs_more import XFAIL as XFAIL_MORE
 from sweep_specs_hparams import EXEMPT_OTHERS
 from sweep_specs_hparams import SPECS as SPECS_HPARAMS
 from sweep_specs_hparams import XFAIL as XFAIL_HPARAMS
+from sweep_specs_inference import SPECS as SPECS_INFERENCE
 from sweep_specs_others import SPECS as SPECS_OTHERS
 from sweep_specs_others import XFAIL as XFAIL_OTHERS
 
-SPECS = {**SPECS_CORE, **SPECS_MORE, **SPECS_OTHERS, **SPECS_HPARAMS}
-EXEMPT = {**EXEMPT_CORE, **EXEMPT_MORE, **EXEMPT_OTHERS}
+SPECS = {**SPECS_CORE, **SPECS_MORE, **SPECS_OTHERS, **SPECS_HPARAMS, **SPECS_INFERENCE, **SPECS_DRILLS}
+EXEMPT = {**EXEMPT_CORE, **EXEMPT_MORE, **EXEMPT_OTHERS, **EXEMPT_DRILLS}
 XFAIL = {**XFAIL_MORE, **XFAIL_OTHERS, **XFAIL_HPARAMS}
 
 

@@ -6,6 +6,10 @@
     >>> drills.check("softmax", my_softmax, reveal=True)  # and then the library's own solution
 
 From a terminal: ``python -m dlnotes.drills check my_solutions.py [NAME ...]``.
+
+Dtypes: the cases draw float32 and float64 inputs (half precision where a drill is about it,
+such as bf16 rounding); a result is compared at a tolerance set by the reference's dtype
+(``grading.TOLERANCE``) and must come back in that dtype.
 """
 from . import (  # noqa: F401  (each module registers its drills)
     cases_gan,

@@ -11,6 +11,8 @@ from .cases_gradients import gen, randn
 from .catalogue import Drill, register
 from .grading import Trial, compare, describe
 
+__all__: list[str] = []  # importing the module registers its drills in DRILLS; nothing to import by name
+
 OBJECTIVE = ("notebooks/03_gan_objective", "ch03-objective", "Chapter 3, The objective and the two losses")
 SATURATION = ("notebooks/03_gan_objective", "ch03-saturation", "Chapter 3, Saturating versus non-saturating generator loss")
 SPECTRAL = ("notebooks/03_gan_tricks", "ch03-trick13", "Chapter 3, Spectral normalization")

@@ -15,6 +15,8 @@ from .cases_gradients import gen
 from .catalogue import Drill, register
 from .grading import Trial, compare, describe
 
+__all__: list[str] = []  # importing the module registers its drills in DRILLS; nothing to import by name
+
 DROPOUT = ("notebooks/01_generalization_nets", "ch01n-dropout", "Chapter 1, Inverted dropout")
 KFOLD = ("notebooks/01_generalization", "ch01-kfold", "Chapter 1, Validation set versus K-fold cross-validation")
 BATCH = ("notebooks/04_hyperparameters", "ch04-batch", "Chapter 4, Batch size, iteration and epoch")

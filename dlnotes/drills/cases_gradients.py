@@ -11,6 +11,8 @@ from . import solutions as S
 from .catalogue import Drill, register
 from .grading import Trial, describe
 
+__all__: list[str] = []  # importing the module registers its drills in DRILLS; nothing to import by name
+
 CH07 = "notebooks/07_gradients"
 CH08 = "notebooks/08_vanishing_exploding"
 SOFTMAX = (CH08, "ch08-softmax", "Chapter 8, Softmax: overflow in the forward pass")

@@ -11,6 +11,8 @@ from .cases_gradients import gen
 from .catalogue import Drill, register
 from .grading import Trial
 
+__all__: list[str] = []  # importing the module registers its drills in DRILLS; nothing to import by name
+
 CH09 = "notebooks/09_metrics"
 AUC = (CH09, "ch09-two-aucs", "Chapter 9, Two definitions of AUC, one number")
 INVARIANCE = (CH09, "ch09-invariance", "Chapter 9, AUC only sees the ranking")

@@ -10,6 +10,8 @@ from .cases_gradients import gen, randint, randn, random_dtype, random_shape
 from .catalogue import Drill, register
 from .grading import Trial
 
+__all__: list[str] = []  # importing the module registers its drills in DRILLS; nothing to import by name
+
 CH02 = "notebooks/02_normalization"
 FORMULA = (CH02, "ch02-formula", "Chapter 2, What batch normalization computes")
 RUNNING = (CH02, "ch02-train-eval", "Chapter 2, Training versus evaluation, and the running estimates")

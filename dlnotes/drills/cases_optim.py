@@ -11,6 +11,8 @@ from .cases_gradients import gen, randn, random_dtype, random_shape
 from .catalogue import Drill, register
 from .grading import Trial, compare
 
+__all__: list[str] = []  # importing the module registers its drills in DRILLS; nothing to import by name
+
 CH05 = "notebooks/05_optimizers"
 CH06 = "notebooks/06_lr_schedules"
 EWA = (CH05, "ch05-ewa", "Chapter 5, Exponentially weighted averages and Adam's bias correction")

@@ -9,6 +9,8 @@ from .cases_gradients import gen, random_shape
 from .catalogue import Drill, register
 from .grading import Trial, compare, describe
 
+__all__: list[str] = []  # importing the module registers its drills in DRILLS; nothing to import by name
+
 CH10 = "notebooks/10_precision"
 LAYOUTS = (CH10, "ch10-layouts", "Chapter 10, Three layouts, one formula")
 SCALING = (CH10, "ch10-loss-scaling", "Chapter 10, Loss scaling")

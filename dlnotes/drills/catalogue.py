@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import inspect
+import numbers
 import random
 from dataclasses import dataclass, field
 from typing import Callable
@@ -11,6 +12,8 @@ import torch
 
 from .grading import NotAttempted, Trial, run_trial
 from .report import Case, Report, section_url
+
+__all__ = ["DRILLS", "Drill", "DrillList", "check", "get", "list_drills"]
 
 DIFFICULTIES = ("easy", "medium", "hard")
 
@@ -190,8 +193,11 @@ def list_drills(chapters=None) -> DrillList:
     import pandas as pd
 
     if chapters is not None:
-        chapters = [chapters] if isinstance(chapters, int) else list(chapters)
-        if not all(isinstance(c, int) and not isinstance(c, bool) and 1 <= c <= 10 for c in chapters):
+        if isinstance(chapters, numbers.Number) or not hasattr(chapters, "__iter__"):
+            chapters = [chapters]
+        chapters = list(chapters)
+        if not all(isinstance(c, numbers.Integral) and not isinstance(c, (bool, np.bool_)) and 1 <= c <= 10
+                   for c in chapters):
             raise ValueError(f"chapters must be chapter numbers from 1 to 10, got {chapters!r}")
     order = {name: i for i, name in enumerate(DRILLS)}
     rows = [{"name": d.name, "chapter": d.chapter, "difficulty": d.difficulty,

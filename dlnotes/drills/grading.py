@@ -16,6 +16,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+__all__ = ["Trial", "compare", "describe", "run_trial"]
+
 TOLERANCE = {torch.float64: (1e-9, 1e-11), torch.float32: (1e-5, 1e-6), torch.float16: (1e-3, 1e-4),
              torch.bfloat16: (1e-2, 1e-3)}
 """(rtol, atol) by the reference's dtype: float64 is compared almost to rounding."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 import html
 from typing import NamedTuple
 
+__all__ = ["Case", "Report", "section_url"]
+
 BOOK_URL = "https://dlnotes.github.io/dlnotes"
 """Where the book is published (GitHub Pages of the repository in ``_config.yml``)."""
 

@@ -21,6 +21,15 @@ from ..hparams.gp import expected_improvement as _expected_improvement
 from ..optim import SGD, Adam, AdamW, RMSprop, ewa
 from ..precision import round_to
 
+__all__ = [  # one per drill, with the drill's signature
+    "softmax", "cross_entropy", "dropout", "batch_norm_train", "layer_norm", "group_norm",
+    "batch_norm_backward", "adam_step", "adamw_step", "sgd_momentum_step", "rmsprop_step",
+    "ema_bias_corrected", "cosine_warmup_lr", "step_decay_lr", "roc_auc", "f1_at_threshold", "gauc",
+    "numerical_gradient", "clip_grad_norm", "clip_grad_value", "xavier_uniform", "kaiming_normal",
+    "gan_losses", "gradient_penalty", "power_iteration", "kfold_splits", "iterations_per_epoch",
+    "expected_improvement", "bf16_round", "loss_scale_update",
+]
+
 
 # --------------------------------------------------------------------- activations and losses
 def softmax(x, dim):

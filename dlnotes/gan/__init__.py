@@ -6,6 +6,9 @@ penalty), :mod:`spectral` (spectral normalization by power iteration), :mod:`mod
 MLP generators and discriminators, packing, discriminator ensembles), :mod:`unrolled` (the
 unrolled GAN's generator loss), :mod:`dirac` (the Dirac GAN, the smallest non-converging game)
 and :mod:`training` (``train_gan``).
+
+Dtypes: the models and training loop are float32 on the chosen device; the centres of the toy
+mixtures are computed in float64, the Dirac GAN in float64, and the mode metrics in float64.
 """
 from . import data, dirac, losses, metrics, models, spectral, training, unrolled
 

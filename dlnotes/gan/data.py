@@ -8,9 +8,13 @@ VEEGAN (Srivastava et al., 2017) and PacGAN (Lin et al., 2018) use two mixtures 
 
 Each mode has equal weight. A common bug builds the ring with ``linspace(0, 2*pi, 8)``, whose
 first and last angles give the same point: 7 distinct modes, not 8.
+
+Dtypes: mode centres are laid out in float64 and samples drawn in float64, then returned in the
+requested ``dtype`` (float32 by default); the digits are float32 unless another dtype is asked for.
 """
 from __future__ import annotations
 
+import numbers
 import functools
 import math
 
@@ -23,10 +27,12 @@ BENCHMARKS = {"ring": {"n_modes": 8, "std": 0.01}, "grid": {"n_modes": 25, "std"
 
 def ring_centers(n_modes: int = 8, radius: float = 1.0) -> torch.Tensor:
     r"""Centres :math:`r(\cos 2\pi k/n, \sin 2\pi k/n)`, :math:`k=0..n-1`, shape ``(n, 2)``."""
-    if isinstance(n_modes, bool) or not isinstance(n_modes, int):
+    if isinstance(n_modes, bool) or not isinstance(n_modes, numbers.Integral):
         raise TypeError(f"n_modes must be an int, got {type(n_modes).__name__}")
     if n_modes < 1:
         raise ValueError(f"n_modes must be at least 1, got {n_modes}")
+    if isinstance(radius, bool) or not isinstance(radius, numbers.Real):
+        raise TypeError(f"radius must be a real number, got {radius!r}")
     if not radius > 0:
         raise ValueError(f"radius must be positive, got {radius}")
     angle = 2 * math.pi * torch.arange(n_modes, dtype=torch.float64) / n_modes
@@ -35,10 +41,12 @@ def ring_centers(n_modes: int = 8, radius: float = 1.0) -> torch.Tensor:
 
 def grid_centers(side: int = 5, spacing: float = 2.0) -> torch.Tensor:
     r"""Centres of a ``side`` x ``side`` grid centred at 0 (``{-4,-2,0,2,4}^2`` by default)."""
-    if isinstance(side, bool) or not isinstance(side, int):
+    if isinstance(side, bool) or not isinstance(side, numbers.Integral):
         raise TypeError(f"side must be an int, got {type(side).__name__}")
     if side < 1:
         raise ValueError(f"side must be at least 1, got {side}")
+    if isinstance(spacing, bool) or not isinstance(spacing, numbers.Real):
+        raise TypeError(f"spacing must be a real number, got {spacing!r}")
     if not spacing > 0:
         raise ValueError(f"spacing must be positive, got {spacing}")
     axis = spacing * (torch.arange(side, dtype=torch.float64) - (side - 1) / 2)
@@ -66,7 +74,7 @@ def sample_mixture(
     ``device``: where the samples (and the draws) are made; ``generator`` must live there too.
     """
     mu = centers(name)
-    if isinstance(n, bool) or not isinstance(n, int):
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"n must be an int, got {type(n).__name__}")
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
@@ -107,7 +115,7 @@ def box_noise(name: str, n: int, generator: torch.Generator | None = None, devic
     """
     if name not in BENCHMARKS:
         raise ValueError(f"name must be one of {sorted(BENCHMARKS)}, got {name!r}")
-    if isinstance(n, bool) or not isinstance(n, int):
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"n must be an int, got {type(n).__name__}")
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")

@@ -22,12 +22,20 @@ the unique equilibrium is :math:`(\theta, \psi) = (0, 0)`. Near it the gradient 
 
 Matches: the linearised rates above (``tests/test_gan_dirac.py``); the gradients are torch autograd
 of :func:`dlnotes.gan.losses.discriminator_loss` / :func:`~dlnotes.gan.losses.generator_loss`.
+
+Dtypes: the two parameters are float64 scalars; ``theta``, ``psi``, ``lr`` and ``gamma`` are
+Python or NumPy reals, ``steps`` a Python or NumPy int.
 """
 from __future__ import annotations
+
+import math
+import numbers
 
 import torch
 
 from .losses import discriminator_loss, generator_loss
+
+__all__ = ["MODES", "dirac_gan"]
 
 MODES = ("simultaneous", "alternating")
 
@@ -53,14 +61,19 @@ def dirac_gan(
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if isinstance(steps, bool) or not isinstance(steps, int):
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral):
         raise TypeError(f"steps must be an int, got {type(steps).__name__}")
     if steps < 0:
         raise ValueError(f"steps must be non-negative, got {steps}")
+    steps = int(steps)
+    for name, value in (("theta", theta), ("psi", psi), ("lr", lr), ("gamma", gamma)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+            raise TypeError(f"{name} must be a finite real number, got {value!r}")
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr}")
     if not gamma >= 0:
         raise ValueError(f"gamma must be non-negative, got {gamma}")
+    lr, gamma = float(lr), float(gamma)
     th, ps = torch.tensor(float(theta), dtype=torch.float64), torch.tensor(float(psi), dtype=torch.float64)
     path = [torch.stack([th, ps])]
     for _ in range(steps):

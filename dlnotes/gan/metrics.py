@@ -8,9 +8,13 @@ Given generated samples :math:`x_1..x_N` (the papers use :math:`N = 2500`) and m
 * the **reverse KL** (PacGAN) is :math:`\sum_k p_k \log(p_k / (1/M))`, where :math:`p_k` is
   the fraction of high-quality samples whose nearest mode is :math:`k` (0 for a uniform
   spread, :math:`\log M` when every high-quality sample sits in one mode).
+
+Dtypes: samples and centres of any floating dtype are upcast to float64 for the distances, so
+fp16 samples are scored without rounding the distances.
 """
 from __future__ import annotations
 
+import numbers
 import math
 
 import torch
@@ -37,6 +41,8 @@ def mode_metrics(samples: torch.Tensor, centers: torch.Tensor, std: float) -> di
         raise ValueError(
             f"samples and centers must be non-empty, got {len(samples)} and {len(centers)}"
         )
+    if isinstance(std, bool) or not isinstance(std, numbers.Real):
+        raise TypeError(f"std must be a real number, got {std!r}")
     if not std > 0:
         raise ValueError(f"std must be positive, got {std}")
     distance = torch.cdist(samples.double(), centers.double())

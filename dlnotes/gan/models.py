@@ -4,6 +4,9 @@ Packing (PacGAN, Lin et al., 2018): the discriminator judges :math:`m` samples a
 concatenated, :math:`D(x_1 \oplus \dots \oplus x_m)`, all real or all fake. A collapsed
 generator's packs hold near-identical samples, which real packs almost never do, so the
 discriminator can see the lack of diversity that a one-sample discriminator cannot.
+
+Dtypes: the networks are built in torch's default dtype (float32) on the CPU; move them with
+``.to(device, dtype)``. Sizes are Python or NumPy ints.
 """
 from __future__ import annotations
 
@@ -40,6 +43,8 @@ class GaussianNoise(nn.Module):
 
     def __init__(self, std: float):
         super().__init__()
+        if isinstance(std, bool) or not isinstance(std, numbers.Real):
+            raise TypeError(f"std must be a real number, got {std!r}")
         if not std >= 0:
             raise ValueError(f"std must be non-negative, got {std}")
         self.std = std
@@ -60,7 +65,7 @@ def mlp_generator(
 ) -> nn.Sequential:
     """``depth`` hidden layers of ``hidden`` units; optional BatchNorm, per-layer noise, tanh output."""
     for name, value in (("z_dim", z_dim), ("out_dim", out_dim), ("hidden", hidden), ("depth", depth)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     layers, width = [], z_dim
     for _ in range(depth):
@@ -81,7 +86,7 @@ def mlp_discriminator(
 ) -> nn.Sequential:
     """A discriminator on ``pack`` concatenated samples of ``in_dim`` features; one logit out."""
     for name, value in (("in_dim", in_dim), ("hidden", hidden), ("depth", depth), ("pack", pack)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     layers, width = [], in_dim * pack
     for _ in range(depth):
@@ -101,6 +106,9 @@ def conv_discriminator(downsample: str = "stride", activation: str = "leaky_relu
     ``downsample``: ``"stride"`` (3x3 convolution, stride 2), ``"avgpool"`` or ``"maxpool"``
     (3x3 convolution, stride 1, then 2x2 pooling).
     """
+    if isinstance(channels, bool) or not isinstance(channels, numbers.Integral) or channels < 1:
+        raise ValueError(f"channels must be a positive int, got {channels!r}")
+    channels = int(channels)
     if downsample not in ("stride", "avgpool", "maxpool"):
         raise ValueError(f"downsample must be 'stride', 'avgpool' or 'maxpool', got {downsample!r}")
     layers: list[nn.Module] = [nn.Unflatten(1, (1, 8, 8))]

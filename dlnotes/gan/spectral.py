@@ -12,6 +12,10 @@ iteration, one step per training forward pass, warm-started from the previous st
     u \leftarrow \frac{W v}{\lVert W v\rVert},\qquad
     v \leftarrow \frac{W^\top u}{\lVert W^\top u\rVert},\qquad
     \sigma \approx u^\top W v .
+
+Dtypes: power iteration runs in ``W``'s dtype and device, and ``v`` must share them (a
+``TypeError`` says so); :func:`lipschitz_constant` takes the largest singular value
+(``torch.linalg.matrix_norm(A, ord=2)``) in ``A``'s dtype, real or complex.
 """
 from __future__ import annotations
 

@@ -4,9 +4,13 @@ Each step draws :math:`B` real samples and :math:`B` latent codes, takes ``d_ste
 discriminator steps on :math:`L_D` (plus :math:`\lambda\,` ``gradient_penalty``) and one
 generator step on :math:`L_G` (see :mod:`dlnotes.gan.losses`). Every switch defaults to the
 plain GAN (non-saturating loss, Adam, no tricks) so an experiment turns on exactly one.
+
+Dtypes: the generator and discriminator are float32 models on ``device``; counts are Python or
+NumPy ints, rates Python or NumPy reals; recorded losses are Python floats.
 """
 from __future__ import annotations
 
+import numbers
 import time
 from dataclasses import dataclass, field
 from numbers import Real
@@ -73,6 +77,9 @@ def lr_factor(step: int, steps: int, lr_decay: str = "none", decay_start: float 
     ``dlnotes.schedules.cosine_annealing_lr(t - s, 1, T - s)`` (and through them
     ``torch.optim.lr_scheduler.LinearLR(opt, 1.0, 0.0, T - s)`` / ``CosineAnnealingLR(opt, T - s)``).
     """
+    for name, value, low in (("step", step, 0), ("steps", steps, 1)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
     if lr_decay not in LR_DECAYS:
         raise ValueError(f"lr_decay must be one of {LR_DECAYS}, got {lr_decay!r}")
     if isinstance(decay_start, bool) or not isinstance(decay_start, Real):
@@ -92,13 +99,15 @@ def _check(steps, batch_size, loss, lr_d, lr_g, d_steps, pack, latent, optimizer
            unrolled_steps=0, unrolled_lr=0.1) -> None:
     for name, value in (("steps", steps), ("batch_size", batch_size), ("d_steps", d_steps),
                         ("pack", pack), ("sample_every", sample_every)):
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise TypeError(f"{name} must be an int, got {type(value).__name__}")
         if value < 1:
             raise ValueError(f"{name} must be at least 1, got {value}")
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
     for name, value in (("lr_d", lr_d), ("lr_g", lr_g)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a real number, got {value!r}")
         if not value > 0:
             raise ValueError(f"{name} must be positive, got {value}")
     if batch_size % pack:
@@ -113,16 +122,20 @@ def _check(steps, batch_size, loss, lr_d, lr_g, d_steps, pack, latent, optimizer
     if not 0 <= label_flip <= 1:
         raise ValueError(f"label_flip must be in [0, 1], got {label_flip}")
     for name, value in (("instance_noise", instance_noise), ("gp_weight", gp_weight)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a real number, got {value!r}")
         if not value >= 0:
             raise ValueError(f"{name} must be non-negative, got {value}")
     if isinstance(ema_decay, bool) or not isinstance(ema_decay, Real):
         raise TypeError(f"ema_decay must be a real number, got {type(ema_decay).__name__}")
     if not 0 <= ema_decay < 1:
         raise ValueError(f"ema_decay must be in [0, 1) (0: no average), got {ema_decay!r}")
-    if isinstance(unrolled_steps, bool) or not isinstance(unrolled_steps, int):
+    if isinstance(unrolled_steps, bool) or not isinstance(unrolled_steps, numbers.Integral):
         raise TypeError(f"unrolled_steps must be an int, got {type(unrolled_steps).__name__}")
     if unrolled_steps < 0:
         raise ValueError(f"unrolled_steps must be non-negative (0: no unrolling), got {unrolled_steps}")
+    if isinstance(unrolled_lr, bool) or not isinstance(unrolled_lr, numbers.Real):
+        raise TypeError(f"unrolled_lr must be a real number, got {unrolled_lr!r}")
     if not unrolled_lr > 0:
         raise ValueError(f"unrolled_lr must be positive, got {unrolled_lr}")
 

@@ -18,13 +18,21 @@ only sees D's parameters after :math:`k` steps, the cheaper "first-order" varian
 
 Matches: for ``k=0``, :func:`dlnotes.gan.losses.generator_loss` on D itself; for ``k>0`` a hand-unrolled
 reference and finite differences through the steps (``tests/test_gan_unrolled.py``).
+
+Dtypes: the unrolled steps run in the discriminator's own dtype and device (``fake`` and the
+real batches must match it); ``k`` is a Python or NumPy int, ``lr`` a real number.
 """
 from __future__ import annotations
+
+import math
+import numbers
 
 import torch
 from torch.func import functional_call
 
 from .losses import discriminator_loss, generator_loss
+
+__all__ = ["unrolled_generator_loss"]
 
 
 def unrolled_generator_loss(
@@ -43,12 +51,16 @@ def unrolled_generator_loss(
     """
     if not isinstance(discriminator, torch.nn.Module):
         raise TypeError(f"discriminator must be an nn.Module, got {type(discriminator).__name__}")
-    if isinstance(k, bool) or not isinstance(k, int):
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
         raise TypeError(f"k must be an int, got {type(k).__name__}")
     if k < 0:
         raise ValueError(f"k must be non-negative, got {k}")
+    k = int(k)
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr):
+        raise TypeError(f"lr must be a finite real number, got {lr!r}")
     if not lr > 0:
         raise ValueError(f"lr must be positive, got {lr}")
+    lr = float(lr)
     if not isinstance(fake, torch.Tensor):
         raise TypeError(f"fake must be a torch.Tensor, got {type(fake).__name__}")
     real_batches = list(real_batches)

@@ -3,9 +3,14 @@ r"""The tuning problems of the chapter: the notes' SVC on iris, and a small MLP 
 Four hyperparameters: the learning rate of Adam, the hidden width, the weight decay and the
 dropout rate. :func:`train_mlp` trains one setting and returns the validation accuracy; it can
 report after every epoch, which is what Optuna's pruners need.
+
+Dtypes: the digits arrive as float32 tensors and the MLPs train in float32 on the chosen
+device; accuracies and losses are Python floats.
 """
 from __future__ import annotations
 
+import math
+from numbers import Integral, Real
 from typing import Callable
 
 import numpy as np
@@ -23,6 +28,22 @@ DIGITS_SPACE = SearchSpace(lr=Float(1e-4, 1.0, log=True), width=Int(4, 64, log=T
                            weight_decay=Float(1e-6, 1e-1, log=True), dropout=Float(0.0, 0.6))
 
 
+def _count(name: str, value, minimum: int = 1) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _fraction(name: str, value, low: float, high: float, closed_low: bool = False) -> float:
+    """A real number in (low, high), or [low, high) with ``closed_low``; NumPy scalars accepted."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if math.isnan(value) or not (low <= value if closed_low else low < value) or not value < high:
+        raise ValueError(f"{name} must be in {'[' if closed_low else '('}{low}, {high}), got {value}")
+    return value
+
+
 def _device(device) -> torch.device:
     from ..runtime import device as default_device
 
@@ -34,8 +55,7 @@ def digits_split(val_fraction: float = 0.25, seed: int = 0):
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
-    if not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    val_fraction = _fraction("val_fraction", val_fraction, 0.0, 1.0)
     X, y = load_digits(return_X_y=True)
     X_tr, X_val, y_tr, y_val = train_test_split(X, y, test_size=val_fraction, random_state=seed, stratify=y)
     mean, std = X_tr.mean(0), X_tr.std(0) + 1e-6  # statistics of the training part only
@@ -46,17 +66,27 @@ def digits_split(val_fraction: float = 0.25, seed: int = 0):
 
 def mlp(width: int, dropout: float = 0.0, n_in: int = 64, n_out: int = 10) -> nn.Sequential:
     """``Linear(n_in, width) → ReLU → Dropout(dropout) → Linear(width, n_out)``."""
+    width, n_in, n_out = _count("width", width), _count("n_in", n_in), _count("n_out", n_out)
+    dropout = _fraction("dropout", dropout, 0.0, 1.0, closed_low=True)
     return nn.Sequential(nn.Linear(n_in, width), nn.ReLU(), nn.Dropout(dropout), nn.Linear(width, n_out))
 
 
 def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
-    """Fraction of ``X`` classified as ``y``; NaN when the model's outputs are not finite (a diverged run)."""
+    """Fraction of ``X`` classified as ``y``; NaN when the model's outputs are not finite (a diverged run).
+
+    Evaluates in eval mode and leaves ``model`` in the mode it was in.
+    """
+    modes = {m: m.training for m in model.modules()}
     model.eval()
-    with torch.no_grad():
-        logits = model(X)
-        if not torch.isfinite(logits).all():
-            return float("nan")
-        return (logits.argmax(1) == y).double().mean().item()
+    try:
+        with torch.no_grad():
+            logits = model(X)
+            if not torch.isfinite(logits).all():
+                return float("nan")
+            return (logits.argmax(1) == y).double().mean().item()
+    finally:
+        for m, training in modes.items():
+            m.train(training)
 
 
 def train_mlp(params: dict, data, epochs: int = 8, batch_size: int = 64, seed: int = 0,
@@ -73,10 +103,7 @@ def train_mlp(params: dict, data, epochs: int = 8, batch_size: int = 64, seed: i
     missing = {"lr", "width", "weight_decay", "dropout"} - set(params)
     if missing:
         raise ValueError(f"params must hold lr, width, weight_decay and dropout; missing {sorted(missing)}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    epochs, batch_size = _count("epochs", epochs), _count("batch_size", batch_size)
     device = _device(device)
     X_tr, y_tr, X_val, y_val = (t.to(device) for t in data)
     gen = torch.Generator().manual_seed(seed)
@@ -150,12 +177,12 @@ def fit_sgd(data, batch_size: int, lr: float, epochs: int, width: int = 32, seed
 
     Matches: ``torch.optim.SGD(model.parameters(), lr)`` over ``DataLoader(..., batch_size, shuffle=True)``.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    if not lr > 0:
-        raise ValueError(f"lr must be positive, got {lr}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    batch_size, epochs = _count("batch_size", batch_size), _count("epochs", epochs)
+    if isinstance(lr, (bool, np.bool_)) or not isinstance(lr, Real):
+        raise TypeError(f"lr must be a real number, got {type(lr).__name__} {lr!r}")
+    if not (0 < lr < math.inf):
+        raise ValueError(f"lr must be positive and finite, got {lr}")
+    lr = float(lr)
     device = _device(device)
     X_tr, y_tr, X_val, y_val = (t.to(device) for t in data)
     torch.manual_seed(seed)

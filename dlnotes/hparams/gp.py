@@ -6,10 +6,14 @@ Gaussian with a mean (the guess) and a variance (how unsure the guess is). Expec
 (Jones, Schonlau & Welch, 1998) turns the two into one number: how much a new trial is expected
 to beat the best value so far. Written in torch, float64, so the tests can compare it with
 scikit-learn to 1e-6.
+
+Dtypes: inputs of any real dtype (tensors, NumPy arrays, lists) are converted to float64, and
+every kernel matrix, Cholesky factor and prediction is float64; there is no half precision.
 """
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -36,6 +40,8 @@ class RBF:
     """
 
     def __init__(self, length_scale=1.0, variance: float = 1.0):
+        if isinstance(length_scale, (bool, np.bool_, str, bytes)):
+            raise TypeError(f"length_scale must be a positive number or array, got {length_scale!r}")
         ls = np.atleast_1d(np.asarray(length_scale, dtype=np.float64))
         if ls.ndim != 1 or not np.all(ls > 0) or not np.all(np.isfinite(ls)):
             raise ValueError(f"length_scale must be positive and finite, got {length_scale}")
@@ -44,6 +50,10 @@ class RBF:
         self.length_scale, self.variance = torch.as_tensor(ls), float(variance)
 
     def __call__(self, A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+        A, B = _as_matrix(A, "A"), _as_matrix(B, "B")
+        if A.shape[1] != B.shape[1] or self.length_scale.numel() not in (1, A.shape[1]):
+            raise ValueError(f"A and B must have the same number of features as length_scale, got shapes "
+                             f"{tuple(A.shape)}, {tuple(B.shape)} and {self.length_scale.numel()} length scales")
         a, b = A / self.length_scale, B / self.length_scale
         sq_dist = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
         return self.variance * torch.exp(-0.5 * sq_dist.clamp_min(0))
@@ -133,6 +143,10 @@ def expected_improvement(mean, std, best: float, xi: float = 0.0) -> torch.Tenso
     std = torch.as_tensor(std, dtype=torch.float64)
     if (std < 0).any():
         raise ValueError(f"std must be non-negative, got a minimum of {float(std.min())}")
+    for name, v in (("best", best), ("xi", xi)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+            raise TypeError(f"{name} must be a real number, got {type(v).__name__} {v!r}")
+    best, xi = float(best), float(xi)  # a np.float32 would make the arithmetic float32
     if not math.isfinite(best):
         raise ValueError(f"best must be finite, got {best}")
     gap = best - xi - mean
@@ -162,9 +176,10 @@ def fit_kernel(X, y, ard: bool = True, alpha: float = 1e-6, bounds: tuple[float,
     likelihood, to the tolerance of the two optimizers).
     """
     X = _as_matrix(X, "X")
-    y = torch.as_tensor(np.asarray(y, dtype=np.float64)).reshape(-1)
-    if y.shape[0] != X.shape[0] or not torch.isfinite(y).all():
-        raise ValueError(f"y must hold {X.shape[0]} finite values, got {y.shape[0]}")
+    y = torch.as_tensor(np.asarray(y.detach().cpu() if isinstance(y, torch.Tensor) else y, dtype=np.float64))
+    if y.shape != (X.shape[0],) or not torch.isfinite(y).all():
+        raise ValueError(f"y must be 1-D with one finite value per row of X ({X.shape[0]} rows), "
+                         f"got shape {tuple(y.shape)}")
     lo, hi = (math.log(b) for b in bounds)
     if not lo < hi:
         raise ValueError(f"bounds must be (low, high) with 0 < low < high, got {bounds}")

@@ -7,10 +7,13 @@ The Branin function (Dixon & Szegő 1978), a standard test of global optimizers,
 
 on :math:`x_1\in[-5, 10]`, :math:`x_2\in[0, 15]`, has three global minima of value
 :math:`0.397887` (at :math:`(-\pi, 12.275)`, :math:`(\pi, 2.275)`, :math:`(9.42478, 2.475)`).
+
+Dtypes: ``branin`` takes Python or NumPy reals and returns a Python float (float64).
 """
 from __future__ import annotations
 
 import math
+import numbers
 import time
 
 __all__ = ["BRANIN_MINIMUM", "branin", "branin_objective", "slow_branin_objective"]
@@ -23,6 +26,9 @@ def branin(x1: float, x2: float) -> float:
 
     Matches: ``0.397887`` at ``(math.pi, 2.275)``.
     """
+    for name, value in (("x1", x1), ("x2", x2)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a real number, got {value!r}")
     b, c = 5.1 / (4 * math.pi ** 2), 5 / math.pi
     return (x2 - b * x1 ** 2 + c * x1 - 6) ** 2 + 10 * (1 - 1 / (8 * math.pi)) * math.cos(x1) + 10
 

@@ -20,6 +20,8 @@ Three shells, one study (``objective`` is ``module:function``)::
 
     python -m dlnotes.hparams.parallel create --storage sqlite:///tune.db --study s --n-trials 30
     python -m dlnotes.hparams.parallel work --storage sqlite:///tune.db --study s --objective m:f
+
+Dtypes: trial parameters and objective values are Python floats (float64), as Optuna stores them.
 """
 from __future__ import annotations
 

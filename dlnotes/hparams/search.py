@@ -14,10 +14,14 @@ maps a dict of hyperparameters to a number; ``budget`` is how many times it may 
 Every search returns the same table: one row per trial with its parameters, its value, its
 state (``COMPLETE``, or ``FAIL`` when the objective returned NaN or inf, which then never
 counts as best) and the best-so-far curve.
+
+Dtypes: parameters and objective values are Python floats (float64), trials a pandas table;
+the Bayesian search's surrogate runs in float64.
 """
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from typing import Callable
 
@@ -110,6 +114,8 @@ def best_trial(trials: pd.DataFrame) -> pd.Series:
 
 def trials_to_reach(trials: pd.DataFrame, target: float) -> float:
     """How many trials the search needed before its best-so-far reached ``target`` (NaN: never)."""
+    if isinstance(target, (bool, np.bool_)) or not isinstance(target, numbers.Real):
+        raise TypeError(f"target must be a real number, got {type(target).__name__} {target!r}")
     better = trials["best_so_far"] <= target if trials.attrs.get("direction", "minimize") == "minimize" \
         else trials["best_so_far"] >= target
     return float(better.values.argmax() + 1) if better.any() else math.nan

@@ -7,10 +7,14 @@ algorithm do their arithmetic. A log-uniform dimension is uniform in :math:`\log
 right prior for scales such as a learning rate (Bergstra & Bengio, 2012).
 
 The constructors mirror Optuna's distributions, so the two can be swapped.
+
+Dtypes: bounds and unit values are Python or NumPy reals, mapped in float64; ``Int`` returns
+Python ints.
 """
 from __future__ import annotations
 
 import math
+from numbers import Real
 from typing import Any, Sequence
 
 import numpy as np
@@ -24,6 +28,15 @@ def _check_real(value, name: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     return float(value)
+
+
+def _unit(u) -> float:
+    """A point of the unit interval (values outside are clipped to it); NumPy scalars accepted."""
+    if isinstance(u, (bool, np.bool_)) or not isinstance(u, Real):
+        raise TypeError(f"u must be a real number in [0, 1], got {type(u).__name__} {u!r}")
+    if math.isnan(u):
+        raise ValueError(f"u must be a real number in [0, 1], got {u}")
+    return min(max(float(u), 0.0), 1.0)
 
 
 class Dimension:
@@ -70,7 +83,7 @@ class Float(Dimension):
         return (self._t(value) - self._t_low) / (self._t_high - self._t_low)
 
     def from_unit(self, u: float) -> float:
-        t = self._t_low + min(max(u, 0.0), 1.0) * (self._t_high - self._t_low)
+        t = self._t_low + _unit(u) * (self._t_high - self._t_low)
         x = math.exp(t) if self.log else t
         return min(max(x, self.low), self.high)  # exp(log(x)) can miss the edge by one ulp
 
@@ -138,7 +151,7 @@ class Categorical(Dimension):
 
     def from_unit(self, u: float) -> Any:
         k = len(self.choices)
-        return self.choices[min(int(min(max(u, 0.0), 1.0) * k), k - 1)]
+        return self.choices[min(int(_unit(u) * k), k - 1)]
 
     def grid(self, n: int, centred: bool = False) -> list:
         k = len(self.choices)

@@ -4,6 +4,8 @@ A database URL gives ``RDBStorage`` (``sqlite:///study.db`` on one machine, a se
 ``postgresql+psycopg://user@host/db`` across machines), with heartbeats that let other workers
 fail and re-queue the trial of a worker that died; a path gives a journal file
 (``JournalFileBackend``) for processes on one machine. Optuna: Akiba et al. 2019.
+
+Dtypes: none: it opens Optuna storages; trial values are stored as float64.
 """
 from __future__ import annotations
 

@@ -2,6 +2,10 @@
 
 Each optimizer subclasses :class:`Optimizer` and writes only ``update``: the rule for one
 parameter tensor, read off its paper. The loop, the closure and ``maximize`` live here once.
+
+Dtypes: as for every optimizer here (see :mod:`dlnotes.optim`): the update runs in each
+parameter's own dtype, half precision included, with no float32 accumulation; complex
+parameters are handled as torch does (as pairs of reals where the rule is not linear in g).
 """
 from __future__ import annotations
 

@@ -5,6 +5,10 @@ by the RMS of recent *updates* instead of a learning rate, so that the update ha
 the parameter. The paper has no learning rate; torch adds one (``lr``, default 1.0) that simply
 scales every step, and the notes' claim that AdaDelta "has no learning rate" holds only at
 ``lr=1``.
+
+Dtypes: as for every optimizer here (see :mod:`dlnotes.optim`): the update runs in each
+parameter's own dtype, half precision included, with no float32 accumulation; complex
+parameters are handled as torch does (as pairs of reals where the rule is not linear in g).
 """
 from __future__ import annotations
 

@@ -4,6 +4,10 @@ Each coordinate's step is divided by the root of the sum of its squared gradient
 coordinates with large or frequent gradients slow down and rare ones keep large steps. The sum
 only grows, so the effective learning rate :math:`\eta/\sqrt{G_t}` decays toward zero: the
 weakness RMSProp and AdaDelta fix.
+
+Dtypes: as for every optimizer here (see :mod:`dlnotes.optim`): the update runs in each
+parameter's own dtype, half precision included, with no float32 accumulation; complex
+parameters are handled as torch does (as pairs of reals where the rule is not linear in g).
 """
 from __future__ import annotations
 

@@ -5,6 +5,10 @@ first moment) and of the squared gradient (RMSProp's denominator, the second mom
 at zero, so early averages are biased toward zero; dividing by :math:`1-\beta^t` removes that
 bias. AMSGrad divides by the running *maximum* of the second moment so the effective learning
 rate never grows, which repairs Adam's non-convergence counterexample.
+
+Dtypes: as for every optimizer here (see :mod:`dlnotes.optim`): the update runs in each
+parameter's own dtype, half precision included, with no float32 accumulation; complex
+parameters are handled as torch does (as pairs of reals where the rule is not linear in g).
 """
 from __future__ import annotations
 

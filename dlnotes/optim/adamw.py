@@ -4,6 +4,10 @@ With Adam, an L2 penalty :math:`\tfrac{\lambda}{2}\lVert\theta\rVert^2` enters t
 then divided by :math:`\sqrt{\hat v}`, so weights with large gradients are barely decayed.
 AdamW shrinks the weights directly, :math:`\theta \leftarrow (1-\eta\lambda)\theta`, outside the
 adaptive step, which restores the meaning of weight decay.
+
+Dtypes: as for every optimizer here (see :mod:`dlnotes.optim`): the update runs in each
+parameter's own dtype, half precision included, with no float32 accumulation; complex
+parameters are handled as torch does (as pairs of reals where the rule is not linear in g).
 """
 from __future__ import annotations
 

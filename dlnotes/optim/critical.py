@@ -5,6 +5,9 @@ At a point where :math:`\nabla f(x) = 0`, the Taylor expansion
 eigenvalues: all positive, a strict local minimum; all negative, a strict local maximum; both
 signs, a saddle point. If some eigenvalue is zero the test says nothing: :math:`x^4`
 (a minimum), :math:`-x^4` (a maximum) and :math:`x^3` (neither) all have :math:`H = 0` at 0.
+
+Dtypes: ``x`` must be floating point; the Hessian and its eigenvalues are computed in ``x``'s
+dtype, so use float64 (in half precision the zero-eigenvalue tolerance is meaningless).
 """
 from __future__ import annotations
 

@@ -8,6 +8,10 @@ r"""Exponentially weighted averages (指数加权平均), the building block of 
 The weights sum to :math:`1-\beta^t`, not 1, so early averages are pulled toward the zero
 start; dividing by :math:`1-\beta^t` (bias correction, Kingma & Ba 2015, §3) makes them a true
 weighted mean. The average remembers roughly the last :math:`1/(1-\beta)` inputs.
+
+Dtypes: a tensor ``xs`` is averaged in its own floating-point dtype (half precision included,
+so an fp16 average rounds at every step as an fp16 ``exp_avg`` would); lists and arrays become
+float64, integer tensors the default dtype.
 """
 from __future__ import annotations
 

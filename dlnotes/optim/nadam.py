@@ -5,6 +5,10 @@ same look-ahead to Adam's first moment: the update uses the *next* step's moment
 on :math:`m_t` plus the current coefficient on the fresh gradient, instead of :math:`\hat m_t`.
 Dozat also warms the momentum coefficient up, :math:`\mu_t = \beta_1(1 - \tfrac12\,
 0.96^{t\psi})`, with ``momentum_decay`` :math:`\psi`.
+
+Dtypes: as for every optimizer here (see :mod:`dlnotes.optim`): the update runs in each
+parameter's own dtype, half precision included, with no float32 accumulation; complex
+parameters are handled as torch does (as pairs of reals where the rule is not linear in g).
 """
 from __future__ import annotations
 

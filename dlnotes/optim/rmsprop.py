@@ -4,6 +4,10 @@ Replacing AdaGrad's sum of squared gradients by an exponentially weighted averag
 denominator at the scale of *recent* gradients (a window of about :math:`1/(1-\alpha)` steps),
 so the effective learning rate stops shrinking. The centered variant (Graves, 2013) divides by
 an estimate of the gradient's standard deviation instead of its root mean square.
+
+Dtypes: as for every optimizer here (see :mod:`dlnotes.optim`): the update runs in each
+parameter's own dtype, half precision included, with no float32 accumulation; complex
+parameters are handled as torch does (as pairs of reals where the rule is not linear in g).
 """
 from __future__ import annotations
 

@@ -4,6 +4,10 @@ Plain SGD (Robbins & Monro, 1951) steps against the gradient of a minibatch; hea
 (Polyak, 1964) keeps a running sum of past gradients so that directions that agree add up and
 oscillating directions cancel; Nesterov momentum (Nesterov, 1983; Sutskever et al., 2013) takes
 the gradient at the point the momentum is about to carry us to.
+
+Dtypes: as for every optimizer here (see :mod:`dlnotes.optim`): the update runs in each
+parameter's own dtype, half precision included, with no float32 accumulation; complex
+parameters are handled as torch does (as pairs of reals where the rule is not linear in g).
 """
 from __future__ import annotations
 

@@ -7,6 +7,10 @@ average :math:`m_t = \beta m_{t-1} + (1-\beta) g_t`. Nesterov's method is usuall
 which costs moving the parameters before every gradient; torch stores the look-ahead point
 itself and needs no second evaluation. These classes implement the textbook forms literally so
 the tests and the chapter can measure when they coincide with ``torch.optim.SGD``.
+
+Dtypes: as for every optimizer here (see :mod:`dlnotes.optim`): the update runs in each
+parameter's own dtype, half precision included, with no float32 accumulation; complex
+parameters are handled as torch does (as pairs of reals where the rule is not linear in g).
 """
 from __future__ import annotations
 

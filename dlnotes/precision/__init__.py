@@ -1,6 +1,10 @@
 """fp32, fp16, bf16 and fp8 from their bits, loss scaling, and where low precision breaks.
 
 Chapter 10 of the book; see the submodules for the sources.
+
+Dtypes: the formats are emulated from float32 bit patterns on any device (fp8 included, even
+where torch cannot compute in it); :mod:`~dlnotes.precision.scaling` keeps its scale in float32
+and unscales float32/float64 gradients.
 """
 from .formats import (
     FORMATS,

@@ -11,10 +11,14 @@ the current-tensor version):
           \qquad \hat x = \operatorname{round}_{fmt}(s\,x) / s
 
 A power of two changes only the exponent, so scaling itself loses nothing.
+
+Dtypes: ``x`` is a floating-point tensor of any dtype; it is scaled and rounded from float32,
+and the dequantized result is float32. The scale is a Python float (a power of two).
 """
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 
@@ -31,7 +35,7 @@ def per_tensor_scale(x: torch.Tensor, fmt: FormatLike, margin: int = 0) -> float
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
-    if isinstance(margin, bool) or not isinstance(margin, int) or margin < 0:
+    if isinstance(margin, bool) or not isinstance(margin, numbers.Integral) or margin < 0:
         raise ValueError(f"margin must be a non-negative int, got {margin!r}")
     f = get_format(fmt)
     amax = x.detach().abs().max().item() if x.numel() else 0.0
@@ -39,7 +43,7 @@ def per_tensor_scale(x: torch.Tensor, fmt: FormatLike, margin: int = 0) -> float
         raise ValueError(f"x must be finite to choose a scale, got amax {amax}")
     if amax == 0:
         return 1.0
-    return 2.0 ** (math.floor(math.log2(f.max / amax)) - margin)
+    return 2.0 ** (math.floor(math.log2(f.max / amax)) - int(margin))
 
 
 def fp8_quantize(x: torch.Tensor, fmt: FormatLike = "e4m3", scaled: bool = True, margin: int = 0):

@@ -5,6 +5,9 @@ parameter. Mixed precision with fp32 master weights (Micikevicius et al., 2018) 
 16, whether the 16-bit copies are made per op (``torch.autocast``) or kept (then 2 + 2 more
 bytes, and fp32 gradients replaced by 16-bit ones): what halves is the activations saved for
 the backward pass. Only pure 16-bit training, which loses small updates, halves the rest.
+
+Dtypes: any; bytes are counted from each tensor's own ``element_size()`` (2 for fp16/bf16,
+4 for fp32, 1 for fp8).
 """
 from __future__ import annotations
 

@@ -9,6 +9,9 @@ and, since 1.12, not for matmuls (``torch.backends.cuda.matmul.allow_tf32 = Fals
 
 This module emulates it on any device, so its rounding error can be measured where no such
 GPU exists.
+
+Dtypes: ``a`` and ``b`` must be float32 tensors (TF32 is a mode of fp32 matmuls); the rounded
+inputs and the result are float32.
 """
 from __future__ import annotations
 
