@@ -7,6 +7,7 @@ import csv
 import importlib.util
 import re
 import sqlite3
+import tempfile
 import sys
 import zipfile
 from pathlib import Path
@@ -27,7 +28,7 @@ def read_apkg(path: Path) -> list[dict]:
     with zipfile.ZipFile(path) as z:
         assert "collection.anki2" in z.namelist()
         data = z.read("collection.anki2")
-    db = path.with_suffix(".anki2")
+    db = Path(tempfile.mkdtemp()) / "collection.anki2"  # never beside the deck: book/ is the repository
     db.write_bytes(data)
     conn = sqlite3.connect(db)
     try:
