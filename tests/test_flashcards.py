@@ -7,8 +7,8 @@ import csv
 import importlib.util
 import re
 import sqlite3
-import tempfile
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
