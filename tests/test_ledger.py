@@ -1,27 +1,16 @@
 """The seed ledger (sources/ledger/*.yaml): every statement of every source note, its kind, and
 for a claim the claims row that tests it. See book/_ext/ledger.py for the format."""
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from book_ext import load as load_ext
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load(name):
-    key = f"book_{name}"
-    if key in sys.modules:
-        return sys.modules[key]
-    spec = importlib.util.spec_from_file_location(key, ROOT / "book" / "_ext" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[key] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ledger = _load("ledger")
+ledger = load_ext("ledger")
 sources = ledger.sources
 LETTERS = list(sources.NOTES)
 
