@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from book_ext import load as load_ext
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb"))
 # The drills notebooks are exercises: they make no claims of their own, so no Claims checked table.
@@ -13,20 +15,10 @@ CHAPTERS = [p for p in NOTEBOOKS if not p.name.startswith("drills_")]
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
 
-SETUP_LINES = ["import dlnotes", "", "DEVICE = dlnotes.device()", "dlnotes.seed_everything(0)", "dlnotes.set_style()"]
 VERDICTS = ("holds", "fails", "depends")
-
-
-def colab_cell() -> str:
-    """The first code cell of every notebook, built from the one repository URL in _config.yml."""
-    url = CONFIG["repository"]["url"]
-    return (
-        "# On Colab, install dlnotes first (this cell does nothing elsewhere).\n"
-        "import sys\n"
-        "\n"
-        'if "google.colab" in sys.modules:\n'
-        f'    %pip install -q "dlnotes @ git+{url}"'
-    )
+layout = load_ext("layout")  # the layout's one definition: its set-up lines and Colab cell
+SETUP_LINES = layout.SETUP_LINES
+colab_cell = layout.colab_cell
 
 
 def toc_files(node) -> list[str]:
